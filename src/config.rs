@@ -1,0 +1,436 @@
+//! One configuration tree. `Config::default()` is the embedded local mode: it needs no file, no
+//! cloud account and no environment.
+//!
+//! Layers, later ones winning: defaults → optional TOML file → `SHOWRUNNER__SECTION__KEY`
+//! environment variables → command-line flags. Errors name the offending key.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded store, uploaded assets and the mail outbox live.
+    pub data_dir: PathBuf,
+    /// Which adapters back the ports: `local` (embedded, the default) or `aws`.
+    pub backend: Backend,
+    pub http: HttpConfig,
+    pub accounts: AccountsConfig,
+    pub throttle: ThrottleConfig,
+    pub mail: MailConfig,
+    pub media: MediaConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            backend: Backend::Local,
+            http: HttpConfig::default(),
+            accounts: AccountsConfig::default(),
+            throttle: ThrottleConfig::default(),
+            mail: MailConfig::default(),
+            media: MediaConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Local,
+    Aws,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address the HTTP and websocket server binds.
+    pub listen: SocketAddr,
+    /// The URL people reach the service at; links in emails and asset URLs start with it.
+    /// Empty means `http://<listen>`.
+    pub public_url: String,
+    /// Origins allowed to call the API from another site. Empty: same origin only.
+    pub cors_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Folder of the built web client to serve at `/`. Empty: `web/dist` if it exists.
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            cors_origins: Vec::new(),
+            trust_forwarded_for: false,
+            web_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationMode {
+    /// Accounts are verified at registration.
+    Auto,
+    /// A link is mailed; login waits until it is followed.
+    Required,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// If not empty, only emails at these domains may register.
+    pub signup_email_domains: Vec<String>,
+    pub email_verification: VerificationMode,
+    /// Lifetime of an access token (JWT), in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds; each use rotates it.
+    pub refresh_token_ttl_secs: u64,
+    /// HMAC secret for access tokens. Empty: a random one is created once and kept in the data dir.
+    pub jwt_secret: String,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            signup_email_domains: Vec::new(),
+            email_verification: VerificationMode::Auto,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            jwt_secret: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Length of a rate-limit window, in seconds.
+    pub window_secs: u64,
+    /// Failed logins per account in one window.
+    pub login_failures_per_account: u32,
+    /// Login attempts per client address in one window.
+    pub logins_per_ip: u32,
+    /// Password-reset and verification mails per account in one window.
+    pub mails_per_account: u32,
+    /// Password-reset and verification requests per client address in one window.
+    pub mail_requests_per_ip: u32,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            window_secs: 15 * 60,
+            login_failures_per_account: 10,
+            logins_per_ip: 100,
+            mails_per_account: 5,
+            mail_requests_per_ip: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The From: address of outgoing mail.
+    pub from: String,
+    /// SMTP relay. Without it, mail goes to the log and to `<data_dir>/outbox`.
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "Showrunner <no-reply@showrunner.invalid>".into(),
+            smtp: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "SmtpConfig::default_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    /// `none` (plain, for a relay on loopback), `starttls` or `tls`.
+    #[serde(default)]
+    pub security: SmtpSecurity,
+}
+
+impl SmtpConfig {
+    fn default_port() -> u16 {
+        587
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ChannelType {
+    Basic,
+    Standard,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// IVS channel type for new channels.
+    pub channel_type: ChannelType,
+    pub multitrack: MultitrackConfig,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            channel_type: ChannelType::Standard,
+            multitrack: MultitrackConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MultitrackConfig {
+    pub enabled: bool,
+    /// `SD`, `HD` or `FULL_HD`.
+    pub maximum_resolution: String,
+    /// `ALLOW` or `REQUIRE`.
+    pub policy: String,
+}
+
+impl Default for MultitrackConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            maximum_resolution: "FULL_HD".into(),
+            policy: "ALLOW".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info,showrunner=debug`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A configuration that cannot be used, with the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Config {
+    /// Reads the layers. `overrides` are the command-line flags, already in config shape.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        overrides: impl Serialize,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid {
+                    key: "--config",
+                    message: format!("file {} does not exist", path.display()),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("SHOWRUNNER__").split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rules serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: String| Err(ConfigError::Invalid { key, message });
+        if !self.http.public_url.is_empty() {
+            let url = self.http.public_url.as_str();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return invalid(
+                    "http.public_url",
+                    format!("`{url}` must start with http:// or https://"),
+                );
+            }
+        }
+        for origin in &self.http.cors_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || origin.trim_end_matches('/').matches('/').count() != 2
+            {
+                return invalid(
+                    "http.cors_origins",
+                    format!("`{origin}` is not an origin like https://example.com"),
+                );
+            }
+        }
+        for domain in &self.accounts.signup_email_domains {
+            if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
+                return invalid(
+                    "accounts.signup_email_domains",
+                    format!("`{domain}` is not a domain like example.com"),
+                );
+            }
+        }
+        if self.accounts.access_token_ttl_secs < 30 {
+            return invalid(
+                "accounts.access_token_ttl_secs",
+                "must be at least 30".into(),
+            );
+        }
+        if self.accounts.refresh_token_ttl_secs < self.accounts.access_token_ttl_secs {
+            return invalid(
+                "accounts.refresh_token_ttl_secs",
+                "must be at least accounts.access_token_ttl_secs".into(),
+            );
+        }
+        if !self.accounts.jwt_secret.is_empty() && self.accounts.jwt_secret.len() < 32 {
+            return invalid(
+                "accounts.jwt_secret",
+                "must be at least 32 bytes long".into(),
+            );
+        }
+        if self.throttle.window_secs == 0 {
+            return invalid("throttle.window_secs", "must be positive".into());
+        }
+        if !["SD", "HD", "FULL_HD"].contains(&self.media.multitrack.maximum_resolution.as_str()) {
+            return invalid(
+                "media.multitrack.maximum_resolution",
+                "must be SD, HD or FULL_HD".into(),
+            );
+        }
+        if !["ALLOW", "REQUIRE"].contains(&self.media.multitrack.policy.as_str()) {
+            return invalid("media.multitrack.policy", "must be ALLOW or REQUIRE".into());
+        }
+        if let Some(smtp) = &self.mail.smtp
+            && smtp.host.is_empty()
+        {
+            return invalid("mail.smtp.host", "must not be empty".into());
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid(
+                "mail.from",
+                format!("`{}` is not a mailbox", self.mail.from),
+            );
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.http.public_url.is_empty() {
+            format!("http://{}", self.http.listen)
+        } else {
+            self.http.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct NoOverrides {}
+
+    #[test]
+    fn default_is_embedded_local_mode_on_loopback() {
+        let c = Config::default();
+        assert_eq!(c.backend, Backend::Local);
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn layers_apply_file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "sr.toml",
+                "data_dir = \"/tmp/x\"\n[accounts]\nemail_verification = \"required\"\n[http]\nlisten = \"127.0.0.1:9000\"\n",
+            )?;
+            jail.set_env("SHOWRUNNER__HTTP__LISTEN", "127.0.0.1:9100");
+            let c = Config::load(Some("sr.toml".as_ref()), NoOverrides {}).unwrap();
+            assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+            assert_eq!(c.accounts.email_verification, VerificationMode::Required);
+            assert_eq!(c.http.listen.port(), 9100);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SHOWRUNNER__ACCOUNTS__EMAIL_VERIFICATION", "sometimes");
+            let err = Config::load(None, NoOverrides {}).unwrap_err().to_string();
+            assert!(err.contains("email_verification"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SHOWRUNNER__HTTP__PUBLIC_URL", "example.com");
+            let err = Config::load(None, NoOverrides {}).unwrap_err().to_string();
+            assert!(err.contains("http.public_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("sr.toml", "[http]\nlisten_on = \"1.2.3.4:1\"\n")?;
+            let err = Config::load(Some("sr.toml".as_ref()), NoOverrides {})
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("listen_on"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,25 @@
+//! Showrunner: the live, shared side of a user-generated live-streaming platform on Amazon IVS.
+//!
+//! # Layout
+//! - [`config`]: the one configuration tree; its default is the embedded local mode.
+//! - [`startup`]: builds the app; the only place that chooses local or AWS adapters.
+//! - [`domain`]: pure types and rules (usernames, emails, passwords, profile choices).
+//! - [`accounts`]: account flows (register, login, sessions, profile) over the ports.
+//! - [`auth`]: password hashing, access tokens and opaque secrets.
+//! - [`store`]: persistence ports and the embedded SQLite implementation.
+//! - [`media`]: the video-service port (IVS channels, stream keys); local implementation.
+//! - [`assets`]: uploaded images: checking, re-encoding, storing.
+//! - [`mail`]: outgoing mail over SMTP, or into an outbox folder.
+//! - [`http`]: the axum API: router, error mapping, extractors, one module per resource.
+
+pub mod accounts;
+pub mod assets;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod mail;
+pub mod media;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

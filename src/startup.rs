@@ -1,0 +1,149 @@
+//! Builds the application from a [`Config`]. This is the one place that chooses adapters.
+
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::{
+    accounts::{AccountSettings, Accounts},
+    assets::{AssetStore, LocalAssetStore},
+    auth::{AccessTokens, Secret},
+    config::{Backend, Config},
+    http::{AppState, HttpMetrics},
+    mail::{Mailer, OutboxMailer, SmtpMailer},
+    media::{Media, local::LocalMedia},
+    store::{Store, sqlite::SqliteStore},
+};
+
+/// The adapters behind every port.
+pub struct Backends {
+    pub store: Arc<dyn Store>,
+    pub media: Arc<dyn Media>,
+    pub mailer: Arc<dyn Mailer>,
+    pub assets: Arc<dyn AssetStore>,
+    /// Set when assets are files this process serves itself.
+    pub asset_dir: Option<std::path::PathBuf>,
+}
+
+impl Backends {
+    /// The only `match` on the backend: everything else sees the ports.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let mailer: Arc<dyn Mailer> = match &config.mail.smtp {
+            Some(smtp) => Arc::new(SmtpMailer::new(smtp, &config.mail.from).context("mail.smtp")?),
+            None => Arc::new(
+                OutboxMailer::new(config.data_dir.join("outbox"), &config.mail.from)
+                    .context("mail outbox")?,
+            ),
+        };
+        match config.backend {
+            Backend::Local => {
+                let store = SqliteStore::open(&config.data_dir.join("showrunner.db"))
+                    .with_context(|| {
+                        format!("opening the store in {}", config.data_dir.display())
+                    })?;
+                let asset_dir = config.data_dir.join("assets");
+                let assets = LocalAssetStore::new(asset_dir.clone(), config.public_url());
+                Ok(Self {
+                    store: Arc::new(store),
+                    media: Arc::new(LocalMedia::new(config.public_url())),
+                    mailer,
+                    assets: Arc::new(assets),
+                    asset_dir: Some(asset_dir),
+                })
+            }
+            Backend::Aws => anyhow::bail!(
+                "configuration key `backend`: \"aws\" is not available in this build yet; use \"local\""
+            ),
+        }
+    }
+}
+
+/// The access-token key: the configured one, or one made once and kept in the data dir so that
+/// sessions survive restarts.
+fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if !config.accounts.jwt_secret.is_empty() {
+        return Ok(config.accounts.jwt_secret.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => Ok(secret.trim().as_bytes().to_vec()),
+        _ => {
+            let secret = Secret::generate();
+            write_private(&path, secret.expose())
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(secret.expose().as_bytes().to_vec())
+        }
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// A bound, ready-to-serve application.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Opens the backends and binds the listener (port 0 picks a free port).
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
+        let listener = TcpListener::bind(config.http.listen)
+            .await
+            .with_context(|| format!("binding http.listen {}", config.http.listen))?;
+        // With port 0, links and URLs must name the port actually bound.
+        config.http.listen = listener.local_addr()?;
+        let backends = Backends::from_config(&config)?;
+        let tokens =
+            AccessTokens::new(&jwt_secret(&config)?, config.accounts.access_token_ttl_secs);
+        let accounts = Accounts::new(
+            backends.store.clone(),
+            backends.media,
+            backends.mailer,
+            backends.assets,
+            tokens,
+            AccountSettings::from_config(&config),
+        );
+        let state = AppState {
+            accounts,
+            store: backends.store,
+            metrics: Arc::new(HttpMetrics::default()),
+            config: Arc::new(config),
+            asset_dir: backends.asset_dir,
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.state.config.http.listen
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = crate::http::router(self.state);
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

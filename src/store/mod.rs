@@ -1,0 +1,256 @@
+//! Persistence ports and their embedded implementation.
+//!
+//! The traits speak in domain types and say nothing about SQL; the SQLite implementation in
+//! [`sqlite`] is the default, and a DynamoDB one lives in `crate::aws`. Every implementation must
+//! pass the contract suite in `tests/contract/`.
+//!
+//! Times are passed in by the caller, never read from a clock here, so behaviour at expiry
+//! boundaries is the caller's (testable) decision.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{AccountId, Avatar, AvatarPreset, Color, Email, Username};
+
+/// Failures of a store call. Conflicts and absences are answers, not faults.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0} already taken")]
+    Conflict(UniqueField),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The field whose uniqueness a write would have broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    Username,
+    Email,
+}
+
+impl std::fmt::Display for UniqueField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UniqueField::Username => "username",
+            UniqueField::Email => "email",
+        })
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The media resources of a channel, as the media port created them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelResources {
+    /// The media service's id for the channel (an IVS ARN in AWS mode).
+    pub arn: String,
+    /// Host that encoders send to.
+    pub ingest_endpoint: String,
+    /// The secret an encoder authenticates with.
+    pub stream_key: String,
+    pub playback_url: String,
+}
+
+/// A stored account together with the channel it owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: AccountId,
+    pub username: Username,
+    pub email: Email,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub email_verified: bool,
+    pub color: Color,
+    pub avatar: Avatar,
+    /// Asset key of an uploaded banner.
+    pub banner: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub channel: ChannelResources,
+    /// When the current broadcast started; `None` while offline.
+    pub live_since: Option<DateTime<Utc>>,
+}
+
+/// Everything needed to create an account; the store adds nothing but persistence.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: AccountId,
+    pub username: Username,
+    pub email: Email,
+    pub password_hash: String,
+    pub email_verified: bool,
+    pub color: Color,
+    pub avatar: AvatarPreset,
+    pub created_at: DateTime<Utc>,
+    pub channel: ChannelResources,
+}
+
+/// A change to the public profile. Only these fields can ever be written by a user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileChange {
+    pub color: Option<Color>,
+    pub avatar: Option<Avatar>,
+    /// `Some(None)` removes the banner.
+    pub banner: Option<Option<String>>,
+}
+
+/// A channel someone follows, as the following list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Followed {
+    pub account: Account,
+    pub followed_at: DateTime<Utc>,
+}
+
+/// A login session: one refresh-token family, rotated on every use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub account: AccountId,
+    /// SHA-256 of the first refresh token; the token itself is never stored.
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it is now spent and `new_hash` is the session's token.
+    Rotated { session: Uuid, account: AccountId },
+    /// The token had already been spent: someone replayed it, so the whole session was revoked.
+    Reused { session: Uuid, account: AccountId },
+    /// Unknown, expired, or its session was revoked.
+    Invalid,
+}
+
+/// What a single-use mailed token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::ResetPassword => "reset_password",
+        }
+    }
+}
+
+/// Accounts and their channels.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates account and channel together, or neither. Usernames compare without case
+    /// (`Username::key`); emails are already lower-case. Conflict names the first clash.
+    async fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    /// `key` is a case-folded username (`Username::key`).
+    async fn account_by_username(&self, key: &str) -> StoreResult<Option<Account>>;
+    async fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>>;
+    async fn set_email_verified(&self, id: AccountId) -> StoreResult<()>;
+    async fn set_password_hash(&self, id: AccountId, hash: &str) -> StoreResult<()>;
+    /// Renames atomically; `Conflict(Username)` when another account has the name in any case.
+    /// Renaming to another spelling of one's own name is allowed.
+    async fn rename(&self, id: AccountId, username: &Username) -> StoreResult<()>;
+    /// Applies only the fields that are `Some`; returns the account as it now is.
+    async fn update_profile(&self, id: AccountId, change: ProfileChange) -> StoreResult<Account>;
+    async fn set_stream_key(&self, id: AccountId, stream_key: &str) -> StoreResult<()>;
+    /// Marks the channel live since `since`, or offline with `None`.
+    async fn set_live(&self, id: AccountId, since: Option<DateTime<Utc>>) -> StoreResult<()>;
+    /// Deletes the account, its channel, its follows in both directions, its sessions and its
+    /// mailed tokens, in one step. `NotFound` if there was no such account.
+    async fn delete_account(&self, id: AccountId) -> StoreResult<()>;
+    /// Live channels, most recently started first.
+    async fn live_channels(&self, limit: usize) -> StoreResult<Vec<Account>>;
+}
+
+/// Who follows whom.
+#[async_trait]
+pub trait FollowStore: Send + Sync {
+    /// Idempotent: following twice keeps the first `at`. Returns whether a follow was added.
+    /// `NotFound` if either account does not exist.
+    async fn follow(
+        &self,
+        follower: AccountId,
+        followed: AccountId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Idempotent. Returns whether a follow was removed.
+    async fn unfollow(&self, follower: AccountId, followed: AccountId) -> StoreResult<bool>;
+    async fn is_following(&self, follower: AccountId, followed: AccountId) -> StoreResult<bool>;
+    /// Live channels first (most recently started first), then offline ones (most recently
+    /// followed first), at most `limit`.
+    async fn following(&self, follower: AccountId, limit: usize) -> StoreResult<Vec<Followed>>;
+}
+
+/// Login sessions and their rotating refresh tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: NewSession) -> StoreResult<()>;
+    /// Spends `old_hash` and makes `new_hash` current, extending the session to `new_expiry`.
+    /// Atomic: of two concurrent rotations of one token, exactly one gets `Rotated`.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        new_expiry: DateTime<Utc>,
+    ) -> StoreResult<Rotation>;
+    /// Whether the session exists, belongs to `account`, and has not expired at `now`.
+    async fn session_alive(
+        &self,
+        session: Uuid,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Idempotent.
+    async fn revoke_session(&self, session: Uuid) -> StoreResult<()>;
+    /// Revokes every session of the account except `keep`. Returns how many were revoked.
+    async fn revoke_sessions(&self, account: AccountId, keep: Option<Uuid>) -> StoreResult<u64>;
+}
+
+/// Single-use tokens sent by mail (verification, password reset).
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn put_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        account: AccountId,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Consumes the token: the first call before expiry gets the account, every later one `None`.
+    async fn take_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AccountId>>;
+    /// Drops every token of that purpose for the account (e.g. after a successful reset).
+    async fn drop_tokens(&self, purpose: TokenPurpose, account: AccountId) -> StoreResult<()>;
+}
+
+/// Fixed-window counters for rate limits.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Adds one to the counter of `key` in the window starting at `window_start` and returns the
+    /// new count. Windows past `window_start` of earlier windows may be forgotten.
+    async fn hit(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32>;
+    /// The current count without adding to it.
+    async fn hits(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32>;
+}
+
+/// Everything the service persists.
+#[async_trait]
+pub trait Store: AccountStore + FollowStore + SessionStore + TokenStore + ThrottleStore {
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+}
