@@ -129,6 +129,8 @@ pub struct Accounts {
     tokens: AccessTokens,
     hasher: PasswordHasher,
     settings: Arc<AccountSettings>,
+    /// Decoding an upload may take up to 256 MiB and a core; at most this many run at once.
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl Accounts {
@@ -148,6 +150,7 @@ impl Accounts {
             tokens,
             hasher: PasswordHasher,
             settings: Arc::new(settings),
+            uploads: Arc::new(tokio::sync::Semaphore::new(2)),
         }
     }
 

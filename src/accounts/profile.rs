@@ -60,6 +60,11 @@ impl Accounts {
         kind: AssetKind,
         bytes: bytes::Bytes,
     ) -> AccountResult<Account> {
+        let _permit = self
+            .uploads
+            .acquire()
+            .await
+            .map_err(|_| AccountError::Unavailable("shutting down".into()))?;
         let image = tokio::task::spawn_blocking(move || process_upload(kind, &bytes))
             .await
             .map_err(|e| AccountError::Internal(format!("image processing panicked: {e}")))??;

@@ -41,7 +41,7 @@ pub enum UploadError {
     Unsupported,
     #[error("the image cannot be decoded: {0}")]
     Corrupt(String),
-    #[error("the image has more than {MAX_SIDE}×{MAX_SIDE} pixels")]
+    #[error("the image has too many pixels (at most {MAX_SIDE}×{MAX_SIDE}) to decode")]
     TooManyPixels,
 }
 

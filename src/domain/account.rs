@@ -80,8 +80,12 @@ impl Username {
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         const FIELD: &str = "username";
+        // Reserved first: "api" is refused as reserved, which says more than "too short".
+        if RESERVED_USERNAMES.contains(&raw.to_ascii_lowercase().as_str()) {
+            return Err(FieldError::new(FIELD, "reserved", "this name is reserved"));
+        }
         let len = raw.chars().count();
-        if len < Self::MIN || len > Self::MAX {
+        if !(Self::MIN..=Self::MAX).contains(&len) {
             return Err(FieldError::new(
                 FIELD,
                 "length",
@@ -97,10 +101,6 @@ impl Username {
                 "characters",
                 "may contain only letters, digits, '.' and '_'",
             ));
-        }
-        let key = raw.to_ascii_lowercase();
-        if RESERVED_USERNAMES.contains(&key.as_str()) {
-            return Err(FieldError::new(FIELD, "reserved", "this name is reserved"));
         }
         Ok(Self(raw.to_owned()))
     }

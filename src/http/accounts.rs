@@ -57,7 +57,7 @@ pub struct RegisterResponse {
 /// Create an account and its channel.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, body = RegisterResponse),
+        (status = 201, description = "Created", body = RegisterResponse),
         (status = 409, description = "Username or email taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
@@ -144,7 +144,7 @@ fn refresh_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
 /// Log in with username or email and password.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, body = SessionResponse),
+        (status = 200, description = "OK", body = SessionResponse),
         (status = 401, description = "Wrong login or password", body = ErrorBody),
         (status = 403, description = "Email not verified yet", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
@@ -188,7 +188,7 @@ fn presented_refresh(headers: &HeaderMap, body: Option<RefreshRequest>) -> Optio
 /// replayed one revokes its session.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>),
     responses(
-        (status = 200, body = SessionResponse),
+        (status = 200, description = "OK", body = SessionResponse),
         (status = 401, description = "Unknown, spent, expired or revoked refresh token", body = ErrorBody),
     ))]
 async fn refresh(
@@ -205,7 +205,7 @@ async fn refresh(
 /// End the session of the access token and/or of the refresh token, and clear the cookie.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = Option<RefreshRequest>),
     security((), ("bearer" = [])),
-    responses((status = 204), (status = 401, description = "A bad access token was sent", body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 401, description = "A bad access token was sent", body = ErrorBody)))]
 async fn logout(
     State(state): State<AppState>,
     MaybeAuthUser(user): MaybeAuthUser,
@@ -233,7 +233,7 @@ pub struct TokenRequest {
 
 /// Follow a verification link.
 #[utoipa::path(post, path = "/api/auth/verify", tag = "auth", request_body = TokenRequest,
-    responses((status = 204), (status = 422, description = "Invalid, expired or used link", body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 422, description = "Invalid, expired or used link", body = ErrorBody)))]
 async fn verify_email(
     State(state): State<AppState>,
     Json(body): Json<TokenRequest>,
@@ -250,7 +250,7 @@ pub struct EmailRequest {
 
 /// Mail a new verification link. The answer is the same whether or not the email is known.
 #[utoipa::path(post, path = "/api/auth/verify/resend", tag = "auth", request_body = EmailRequest,
-    responses((status = 202), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 202, description = "Accepted; mail is sent if the address is known"), (status = 422, description = "Invalid fields", body = ErrorBody), (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody)))]
 async fn resend_verification(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -265,7 +265,7 @@ async fn resend_verification(
 
 /// Mail a password-reset link. The answer is the same whether or not the email is known.
 #[utoipa::path(post, path = "/api/auth/reset", tag = "auth", request_body = EmailRequest,
-    responses((status = 202), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 202, description = "Accepted; mail is sent if the address is known"), (status = 422, description = "Invalid fields", body = ErrorBody), (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody)))]
 async fn request_password_reset(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -288,7 +288,7 @@ pub struct ResetPasswordRequest {
 
 /// Follow a reset link: set a new password. Every session of the account is signed out.
 #[utoipa::path(post, path = "/api/auth/reset/confirm", tag = "auth", request_body = ResetPasswordRequest,
-    responses((status = 204), (status = 422, description = "Weak password, or invalid link", body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 422, description = "Weak password, or invalid link", body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
     Json(body): Json<ResetPasswordRequest>,

@@ -40,7 +40,7 @@ pub struct ChannelPage {
 /// Works signed in or not; a bad token is still 401.
 #[utoipa::path(get, path = "/api/channels/{username}", tag = "channels", security((), ("bearer" = [])),
     params(("username" = String, Path, description = "Channel name, any case")),
-    responses((status = 200, body = ChannelPage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = ChannelPage), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 async fn channel(
     State(state): State<AppState>,
     MaybeAuthUser(viewer): MaybeAuthUser,
@@ -75,7 +75,7 @@ pub struct ChannelList {
 
 /// Live channels, most recently started first (at most 50).
 #[utoipa::path(get, path = "/api/channels", tag = "channels",
-    responses((status = 200, body = ChannelList)))]
+    responses((status = 200, description = "OK", body = ChannelList)))]
 async fn directory(State(state): State<AppState>) -> Result<Json<ChannelList>, ApiError> {
     let live = state.accounts.directory().await?;
     Ok(Json(ChannelList {
@@ -102,7 +102,7 @@ pub struct FollowingList {
 
 /// Channels you follow: live first (latest start first), then by most recent follow (at most 50).
 #[utoipa::path(get, path = "/api/me/following", tag = "channels", security(("bearer" = [])),
-    responses((status = 200, body = FollowingList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = FollowingList), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 async fn following(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -123,7 +123,7 @@ async fn following(
 /// Follow a channel. Idempotent.
 #[utoipa::path(put, path = "/api/me/following/{username}", tag = "channels", security(("bearer" = [])),
     params(("username" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 204, description = "Done"), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody),
         (status = 422, description = "Following yourself", body = ErrorBody)))]
 async fn follow(
     State(state): State<AppState>,
@@ -141,7 +141,7 @@ async fn follow(
 /// Unfollow a channel. Idempotent.
 #[utoipa::path(delete, path = "/api/me/following/{username}", tag = "channels", security(("bearer" = [])),
     params(("username" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 async fn unfollow(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

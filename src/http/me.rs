@@ -35,7 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Your account, profile and channel (including the stream key).
 #[utoipa::path(get, path = "/api/me", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = MeView), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 async fn me(State(state): State<AppState>, AuthUser(user): AuthUser) -> Json<MeView> {
     Json(MeView::new(&user.account, &state.accounts, &state.config))
 }
@@ -51,7 +51,7 @@ pub struct ProfileRequest {
 
 /// Change profile color and/or avatar preset. No other field can be written.
 #[utoipa::path(patch, path = "/api/me/profile", tag = "me", security(("bearer" = [])), request_body = ProfileRequest,
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = MeView), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody)))]
 async fn update_profile(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -96,8 +96,8 @@ async fn upload(
 /// The type is read from the content, never from headers; the image is re-encoded.
 #[utoipa::path(put, path = "/api/me/avatar", tag = "me", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = MeView), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 413, description = "Payload too large", body = ErrorBody),
+        (status = 415, description = "Not a PNG, JPEG or WebP image", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody)))]
 async fn upload_avatar(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -109,8 +109,8 @@ async fn upload_avatar(
 /// Upload a banner: the raw image file as the body (PNG, JPEG or WebP, at most 5 MB).
 #[utoipa::path(put, path = "/api/me/banner", tag = "me", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = MeView), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 413, description = "Payload too large", body = ErrorBody),
+        (status = 415, description = "Not a PNG, JPEG or WebP image", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody)))]
 async fn upload_banner(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -121,7 +121,7 @@ async fn upload_banner(
 
 /// Remove the banner.
 #[utoipa::path(delete, path = "/api/me/banner", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = MeView), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 async fn remove_banner(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -138,8 +138,8 @@ pub struct RenameRequest {
 
 /// Change your username; your channel's URL follows it.
 #[utoipa::path(put, path = "/api/me/username", tag = "me", security(("bearer" = [])), request_body = RenameRequest,
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = MeView), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 409, description = "Conflict", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)))]
 async fn rename(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -158,7 +158,7 @@ pub struct PasswordRequest {
 
 /// Change your password. Your other sessions are signed out; this one stays.
 #[utoipa::path(put, path = "/api/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordRequest,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 422, description = "Invalid fields", body = ErrorBody), (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -173,7 +173,7 @@ async fn change_password(
 
 /// Replace your stream key; the old one stops working.
 #[utoipa::path(post, path = "/api/me/stream-key/reset", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = MeView), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 async fn reset_stream_key(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -191,7 +191,7 @@ pub struct DeleteAccountRequest {
 
 /// Delete your account and channel, with everything that refers to them.
 #[utoipa::path(delete, path = "/api/me", tag = "me", security(("bearer" = [])), request_body = DeleteAccountRequest,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, description = "Wrong password", body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 422, description = "Wrong password", body = ErrorBody)))]
 async fn delete_account(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -24,14 +24,14 @@ pub struct Health {
 }
 
 /// Liveness: the process serves requests.
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "OK", body = Health)))]
 async fn healthz() -> axum::Json<Health> {
     axum::Json(Health { status: "ok" })
 }
 
 /// Readiness: the store answers.
 #[utoipa::path(get, path = "/readyz", tag = "system",
-    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = Health), (status = 503, description = "Unavailable", body = ErrorBody)))]
 async fn readyz(
     State(state): State<AppState>,
 ) -> Result<axum::Json<Health>, super::error::ApiError> {
@@ -45,7 +45,7 @@ async fn readyz(
 
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "system",
-    responses((status = 200, content_type = "text/plain", body = String)))]
+    responses((status = 200, description = "OK", content_type = "text/plain", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         StatusCode::OK,

@@ -63,7 +63,7 @@ impl FollowStore for SqliteStore {
                     "SELECT {ACCOUNT_COLUMNS}, followed_at
                      FROM follows JOIN accounts ON accounts.id = follows.followed_id
                      WHERE follower_id = ?1
-                     ORDER BY live_since DESC, followed_at DESC, id
+                     ORDER BY live_since IS NULL, live_since DESC, followed_at DESC, id
                      LIMIT ?2"
                 ))?
                 .query_map(params![SqlUuid(follower.0), sql_limit(limit)], |row| {

@@ -101,33 +101,27 @@ impl Store for SqliteStore {
 /// `Unavailable`; anything else is a fault.
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(failure, message) = &error {
-            match failure.extended_code {
-                ffi::SQLITE_CONSTRAINT_UNIQUE => {
-                    let columns = message
-                        .as_deref()
-                        .and_then(|m| m.strip_prefix("UNIQUE constraint failed: "));
-                    match columns {
-                        Some("accounts.username_key") => {
-                            return StoreError::Conflict(UniqueField::Username);
-                        }
-                        Some("accounts.email") => return StoreError::Conflict(UniqueField::Email),
-                        _ => {}
-                    }
-                }
-                // Every foreign key points at an account or a session: the row referred to
-                // does not exist.
-                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::NotFound,
-                _ => {}
+        let rusqlite::Error::SqliteFailure(failure, message) = &error else {
+            return StoreError::Backend(Box::new(error));
+        };
+        let busy = matches!(
+            failure.code,
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
+        );
+        // SQLite names the columns of a violated unique index in the message, and nowhere else.
+        match (failure.extended_code, message.as_deref()) {
+            (
+                ffi::SQLITE_CONSTRAINT_UNIQUE,
+                Some("UNIQUE constraint failed: accounts.username_key"),
+            ) => StoreError::Conflict(UniqueField::Username),
+            (ffi::SQLITE_CONSTRAINT_UNIQUE, Some("UNIQUE constraint failed: accounts.email")) => {
+                StoreError::Conflict(UniqueField::Email)
             }
-            if matches!(
-                failure.code,
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
-            ) {
-                return StoreError::Unavailable(error.to_string());
-            }
+            // Every foreign key points at an account or a session: the row referred to is gone.
+            (ffi::SQLITE_CONSTRAINT_FOREIGNKEY, _) => StoreError::NotFound,
+            _ if busy => StoreError::Unavailable(error.to_string()),
+            _ => StoreError::Backend(Box::new(error)),
         }
-        StoreError::Backend(Box::new(error))
     }
 }
 

@@ -1,0 +1,239 @@
+//! `spawn_app()`: a real server on a random loopback port with a fresh data dir, and a client
+//! that talks to it over HTTP.
+
+use std::path::PathBuf;
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use showrunner::{config::Config, http::AppState, startup::App};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "Sup3r#Secret";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub data_dir: PathBuf,
+    /// Keeps the data dir alive for the test; `None` when the caller owns the dir.
+    _temp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Logs only when `TEST_LOG` is set.
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        showrunner::telemetry::init(&Default::default());
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let mut app = spawn_app_in(temp.path().to_path_buf(), adjust).await;
+    app._temp = Some(temp);
+    app
+}
+
+/// Starts an app on an existing data dir (to test restarts).
+pub async fn spawn_app_in(data_dir: PathBuf, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    init_logs();
+    let mut config = Config {
+        data_dir: data_dir.clone(),
+        ..Config::default()
+    };
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    adjust(&mut config);
+    let app = App::build(config).await.expect("app builds");
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+        state,
+        data_dir,
+        _temp: None,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+/// A registered, logged-in user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub token: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and waits until it has.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task ends");
+        }
+        self._temp.take()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn register_raw(&self, username: &str, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/auth/register",
+            json!({"username": username, "email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_raw(&self, login: &str, password: &str) -> Response {
+        self.post(
+            "/api/auth/login",
+            json!({"login": login, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers and logs in (auto verification mode).
+    pub async fn user(&self, username: &str) -> User {
+        let email = format!("{}@example.com", username.to_lowercase());
+        let response = self.register_raw(username, &email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let session = self.login_ok(username, PASSWORD).await;
+        User {
+            token: session["access_token"].as_str().unwrap().into(),
+            refresh: session["refresh_token"].as_str().unwrap().into(),
+        }
+    }
+
+    pub async fn login_ok(&self, login: &str, password: &str) -> Value {
+        let response = self.login_raw(login, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {login}");
+        response.json().await.unwrap()
+    }
+
+    /// The mails written to the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.data_dir.join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+}
+
+/// The token of the first `/<page>?token=` link in a mail.
+pub fn link_token(mail: &str, page: &str) -> String {
+    // Mail bodies may be quoted-printable, where `=` is written `=3D` and long lines break.
+    let unfolded = mail
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let marker = format!("/{page}?token=");
+    let start = unfolded
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {marker} link in mail:\n{mail}"))
+        + marker.len();
+    unfolded[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// Asserts the API error shape and returns the body.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    let actual = response.status();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(actual, status, "body: {body}");
+    assert_eq!(body["error"]["code"], code, "body: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        assert!(retry_after.is_some(), "429 without Retry-After");
+    }
+    body
+}
+
+/// The field names of a validation error.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["error"]["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|f| f["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

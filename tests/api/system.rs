@@ -1,0 +1,171 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, spawn_app, spawn_app_in};
+
+#[tokio::test]
+async fn health_readiness_and_request_ids() {
+    let app = spawn_app().await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().contains_key("x-request-id"));
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+
+    let echoed = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_status() {
+    let app = spawn_app().await;
+    app.get("/api/channels/someone").await;
+    app.get("/api/channels/someone.else").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("showrunner_http_requests_total")
+                && l.contains("route=\"/api/channels/{username}\"")
+                && l.contains("status=\"404\"")
+        })
+        .unwrap_or_else(|| panic!("no request counter in:\n{text}"));
+    assert!(line.ends_with(" 2"), "{line}");
+    assert!(text.contains("showrunner_http_request_duration_seconds_bucket"));
+    assert!(
+        !text.contains("someone.else"),
+        "raw paths must not become labels"
+    );
+}
+
+/// The routes the API serves; the OpenAPI document must describe each one.
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/auth/register"),
+    ("post", "/api/auth/login"),
+    ("post", "/api/auth/refresh"),
+    ("post", "/api/auth/logout"),
+    ("post", "/api/auth/verify"),
+    ("post", "/api/auth/verify/resend"),
+    ("post", "/api/auth/reset"),
+    ("post", "/api/auth/reset/confirm"),
+    ("get", "/api/me"),
+    ("delete", "/api/me"),
+    ("patch", "/api/me/profile"),
+    ("put", "/api/me/avatar"),
+    ("put", "/api/me/banner"),
+    ("delete", "/api/me/banner"),
+    ("put", "/api/me/username"),
+    ("put", "/api/me/password"),
+    ("post", "/api/me/stream-key/reset"),
+    ("get", "/api/me/following"),
+    ("put", "/api/me/following/{username}"),
+    ("delete", "/api/me/following/{username}"),
+    ("get", "/api/channels"),
+    ("get", "/api/channels/{username}"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+];
+
+#[tokio::test]
+async fn openapi_document_is_valid_3_1_and_lists_every_route() {
+    let app = spawn_app().await;
+    let r = app.get("/api/openapi.json").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .map(move |m| (m.clone(), path.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut expected: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+
+    // Every documented route is really served (none answers 404/405 for its method).
+    for (method, path) in ROUTES {
+        let concrete = path.replace("{username}", "someone");
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let status = app
+            .client
+            .request(method.clone(), app.url(&concrete))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if !path.contains("{username}") {
+            assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        }
+    }
+
+    // Validate against the OpenAPI 3.1 schema with an independent validator.
+    let venv = std::env::var("SHOWRUNNER_TEST_VENV")
+        .expect("SHOWRUNNER_TEST_VENV is unset: run the README's test command (scripts/test), which provisions the validator");
+    let file = app.data_dir.join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = std::process::Command::new(format!("{venv}/bin/python"))
+        .args([
+            "-c",
+            "import json,sys; from openapi_spec_validator import validate; from openapi_spec_validator.validation import OpenAPIV31SpecValidator; validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator); print('valid')",
+        ])
+        .arg(&file)
+        .output()
+        .expect("python from the test venv runs");
+    assert!(
+        out.status.success(),
+        "OpenAPI document invalid:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn restarting_the_server_keeps_accounts_follows_and_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path().to_path_buf(), |_| {}).await;
+    let fan = app.user("keeper").await;
+    app.user("keptchannel").await;
+    app.send_as(
+        reqwest::Method::PUT,
+        "/api/me/following/keptchannel",
+        &fan.token,
+        None,
+    )
+    .await;
+    app.stop().await;
+
+    let app = spawn_app_in(dir.path().to_path_buf(), |_| {}).await;
+    // The access token from before the restart is still valid: the signing key was kept.
+    let list: Value = app
+        .get_as("/api/me/following", &fan.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["channels"][0]["username"], "keptchannel");
+    app.login_ok("keeper", PASSWORD).await;
+    let refreshed = app
+        .post(
+            "/api/auth/refresh",
+            serde_json::json!({"refresh_token": fan.refresh}),
+        )
+        .await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+}
