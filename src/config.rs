@@ -413,7 +413,10 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SHOWRUNNER__ACCOUNTS__EMAIL_VERIFICATION", "sometimes");
             let err = Config::load(None, NoOverrides {}).unwrap_err().to_string();
-            assert!(err.contains("email_verification"), "{err}");
+            assert!(
+                err.to_lowercase().contains("accounts.email_verification"),
+                "{err}"
+            );
             Ok(())
         });
         figment::Jail::expect_with(|jail| {
