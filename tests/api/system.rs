@@ -169,3 +169,35 @@ async fn restarting_the_server_keeps_accounts_follows_and_sessions() {
         .await;
     assert_eq!(refreshed.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn configured_cors_origins_may_call_the_api_and_others_may_not() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.http.cors_origins = vec!["http://localhost:5173".into()]
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/me"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed = preflight("http://localhost:5173").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let refused = preflight("http://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
