@@ -24,6 +24,7 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub mail: MailConfig,
     pub media: MediaConfig,
+    pub realtime: RealtimeConfig,
     pub log: LogConfig,
 }
 
@@ -37,7 +38,35 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             mail: MailConfig::default(),
             media: MediaConfig::default(),
+            realtime: RealtimeConfig::default(),
             log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeConfig {
+    /// A channel actor with no viewers, poll or action stops after this many seconds.
+    pub idle_timeout_secs: u64,
+    /// Chat messages kept per channel for replay.
+    pub chat_history: usize,
+    /// Chat messages within one tick (milliseconds) reach each viewer in one frame.
+    pub chat_tick_ms: u64,
+    /// Frames queued per connection before it is closed as a slow consumer.
+    pub outbox_capacity: usize,
+    /// How long a stage survives its host's disconnection, in seconds.
+    pub stage_host_grace_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_secs: 60,
+            chat_history: 200,
+            chat_tick_ms: 25,
+            outbox_capacity: 512,
+            stage_host_grace_secs: 180,
         }
     }
 }
@@ -337,6 +366,15 @@ impl Config {
                 "accounts.jwt_secret",
                 "must be at least 32 bytes long".into(),
             );
+        }
+        if self.realtime.chat_history == 0 || self.realtime.chat_history > 10_000 {
+            return invalid("realtime.chat_history", "must be 1–10000".into());
+        }
+        if self.realtime.chat_tick_ms > 1000 {
+            return invalid("realtime.chat_tick_ms", "must be at most 1000".into());
+        }
+        if self.realtime.outbox_capacity < 16 {
+            return invalid("realtime.outbox_capacity", "must be at least 16".into());
         }
         if self.throttle.window_secs == 0 {
             return invalid("throttle.window_secs", "must be positive".into());

@@ -6,6 +6,7 @@
 //! - [`domain`]: pure types and rules (usernames, emails, passwords, profile choices).
 //! - [`accounts`]: account flows (register, login, sessions, profile) over the ports.
 //! - [`auth`]: password hashing, access tokens and opaque secrets.
+//! - [`catalog`]: the product-search port (Amazon PA-API 5) behind the "Amazon product" action.
 //! - [`store`]: persistence ports and the embedded SQLite implementation.
 //! - [`media`]: the video-service port (IVS channels, stream keys); local implementation.
 //! - [`assets`]: uploaded images: checking, re-encoding, storing.
@@ -13,10 +14,13 @@
 //! - [`http`]: the axum API: router, error mapping, extractors, one module per resource.
 
 pub mod accounts;
+pub mod actors;
 pub mod assets;
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod domain;
+pub mod gateway;
 pub mod http;
 pub mod mail;
 pub mod media;

@@ -1,15 +1,17 @@
 //! Builds the application from a [`Config`]. This is the one place that chooses adapters.
 
-use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::{
     accounts::{AccountSettings, Accounts},
+    actors::{Realtime, RealtimeSettings},
     assets::{AssetStore, LocalAssetStore},
     auth::{AccessTokens, Secret},
     config::{Backend, Config},
+    gateway::{ConnectionSettings, GatewayDeps},
     http::{AppState, HttpMetrics},
     mail::{Mailer, OutboxMailer, SmtpMailer},
     media::{Media, local::LocalMedia},
@@ -107,6 +109,16 @@ impl App {
         let backends = Backends::from_config(&config)?;
         let tokens =
             AccessTokens::new(&jwt_secret(&config)?, config.accounts.access_token_ttl_secs);
+        let realtime = Realtime::start(
+            backends.store.clone(),
+            RealtimeSettings {
+                idle_timeout: Duration::from_secs(config.realtime.idle_timeout_secs),
+                chat_history: config.realtime.chat_history,
+                chat_tick: Duration::from_millis(config.realtime.chat_tick_ms),
+            },
+        )
+        .await
+        .context("starting the realtime core")?;
         let accounts = Accounts::new(
             backends.store.clone(),
             backends.media,
@@ -115,8 +127,20 @@ impl App {
             tokens,
             AccountSettings::from_config(&config),
         );
+        let gateway = GatewayDeps {
+            accounts: accounts.clone(),
+            store: backends.store.clone(),
+            realtime: realtime.clone(),
+            settings: ConnectionSettings {
+                outbox_capacity: config.realtime.outbox_capacity,
+                ..ConnectionSettings::default()
+            },
+            chat_tick_ms: config.realtime.chat_tick_ms,
+        };
         let state = AppState {
             accounts,
+            realtime,
+            gateway,
             store: backends.store,
             metrics: Arc::new(HttpMetrics::default()),
             config: Arc::new(config),
@@ -138,7 +162,14 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let realtime = self.state.realtime.clone();
         let router = crate::http::router(self.state);
+        // On shutdown: stop the actors first (they flush and close every websocket with
+        // "going away"), so the server's graceful drain is not held open by live sockets.
+        let shutdown = async move {
+            shutdown.await;
+            realtime.shutdown().await;
+        };
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

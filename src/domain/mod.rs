@@ -6,9 +6,16 @@
 use std::borrow::Cow;
 
 mod account;
+mod action;
+mod chat;
 mod profile;
 
 pub use account::{AccountId, Email, LoginName, Password, Username};
+pub use action::{
+    ActionInput, ActionKind, AmazonProduct, Celebration, Notice, PollSpec, Product, Quiz,
+    StreamAction,
+};
+pub use chat::{ChatSettings, ChatText, parse_timeout};
 pub use profile::{Avatar, AvatarPreset, Color};
 
 /// A rule a single input field broke. `field` names the field as the client sent it.

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::{
     accounts::AccountError,
+    actors::ChannelError,
     assets::UploadError,
     domain::{FieldError, FieldErrors},
     store::UniqueField,
@@ -36,6 +37,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     Throttled(u64),
+    #[error("refused by the channel: {0}")]
+    Channel(ChannelError),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -78,6 +81,27 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Channel(e) => match e {
+                ChannelError::NotFound
+                | ChannelError::NoSuchMessage
+                | ChannelError::NoPoll
+                | ChannelError::NoAction => StatusCode::NOT_FOUND,
+                ChannelError::SignInRequired => StatusCode::UNAUTHORIZED,
+                ChannelError::Forbidden(_)
+                | ChannelError::Banned
+                | ChannelError::TimedOut(_)
+                | ChannelError::FollowersOnly(_) => StatusCode::FORBIDDEN,
+                ChannelError::SlowMode(_) | ChannelError::RateLimited(_) => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                ChannelError::Invalid(_)
+                | ChannelError::BannedWord
+                | ChannelError::InvalidOption => StatusCode::UNPROCESSABLE_ENTITY,
+                ChannelError::PollClosed | ChannelError::AlreadyVoted | ChannelError::StageLive => {
+                    StatusCode::CONFLICT
+                }
+                ChannelError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -133,6 +157,32 @@ impl ApiError {
                 "rate_limited",
                 format!("too many attempts; try again in {secs} seconds"),
             ),
+            ApiError::Channel(ChannelError::Invalid(errors)) => {
+                ApiError::Validation(errors.clone()).detail()
+            }
+            ApiError::Channel(e @ ChannelError::BannedWord) => ErrorDetail {
+                code: e.code().into(),
+                message: e.to_string(),
+                fields: vec![FieldProblem {
+                    field: "text".into(),
+                    code: "banned_word".into(),
+                    message: e.to_string(),
+                }],
+            },
+            ApiError::Channel(e @ ChannelError::InvalidOption) => ErrorDetail {
+                code: e.code().into(),
+                message: e.to_string(),
+                fields: vec![FieldProblem {
+                    field: "option".into(),
+                    code: "invalid_option".into(),
+                    message: e.to_string(),
+                }],
+            },
+            ApiError::Channel(ChannelError::Unavailable(_)) => plain(
+                "unavailable",
+                "a service this request needs is unavailable; try again".into(),
+            ),
+            ApiError::Channel(e) => plain(e.code(), e.to_string()),
             ApiError::Unavailable(_) => plain(
                 "unavailable",
                 "a service this request needs is unavailable; try again".into(),
@@ -158,6 +208,11 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         match &self {
+            ApiError::Channel(ChannelError::SlowMode(secs) | ChannelError::RateLimited(secs)) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
             ApiError::Throttled(secs) => {
                 response
                     .headers_mut()
@@ -171,6 +226,18 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+impl From<ChannelError> for ApiError {
+    fn from(e: ChannelError) -> Self {
+        ApiError::Channel(e)
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(e: FieldErrors) -> Self {
+        ApiError::Validation(e)
     }
 }
 

@@ -7,7 +7,9 @@ mod accounts;
 mod channels;
 pub mod error;
 mod extract;
+mod live;
 mod me;
+mod moderation;
 mod observe;
 mod system;
 mod views;
@@ -47,6 +49,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where local assets are served from, if assets are local.
     pub asset_dir: Option<std::path::PathBuf>,
+    pub realtime: crate::actors::Realtime,
+    pub gateway: crate::gateway::GatewayDeps,
 }
 
 #[derive(OpenApi)]
@@ -60,6 +64,9 @@ pub struct AppState {
         (name = "auth", description = "Registration, login sessions, mailed links"),
         (name = "me", description = "The signed-in user's own account, profile and channel"),
         (name = "channels", description = "Channel pages, follows and the live directory"),
+        (name = "live", description = "Live state, stream actions, polls and chat over HTTP"),
+        (name = "moderation", description = "Bans, timeouts, moderators, chat settings"),
+        (name = "realtime", description = "The websocket gateway (protocol in docs/protocol.md)"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -88,7 +95,10 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(accounts::routes())
         .merge(me::routes())
         .merge(channels::routes())
+        .merge(live::routes())
+        .merge(moderation::routes())
         .merge(system::routes())
+        .routes(utoipa_axum::routes!(crate::gateway::upgrade))
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{AccountId, Avatar, AvatarPreset, Color, Email, Username};
+use crate::domain::{AccountId, Avatar, AvatarPreset, ChatSettings, Color, Email, Username};
 
 /// Failures of a store call. Conflicts and absences are answers, not faults.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +75,8 @@ pub struct Account {
     pub channel: ChannelResources,
     /// When the current broadcast started; `None` while offline.
     pub live_since: Option<DateTime<Utc>>,
+    /// When the channel's current stage was created; `None` without a stage.
+    pub stage_since: Option<DateTime<Utc>>,
 }
 
 /// Everything needed to create an account; the store adds nothing but persistence.
@@ -165,10 +167,16 @@ pub trait AccountStore: Send + Sync {
     async fn set_stream_key(&self, id: AccountId, stream_key: &str) -> StoreResult<()>;
     /// Marks the channel live since `since`, or offline with `None`.
     async fn set_live(&self, id: AccountId, since: Option<DateTime<Utc>>) -> StoreResult<()>;
+    /// Marks the channel as having a stage since `since`, or none with `None`.
+    async fn set_stage(&self, id: AccountId, since: Option<DateTime<Utc>>) -> StoreResult<()>;
     /// Deletes the account, its channel, its follows in both directions, its sessions and its
-    /// mailed tokens, in one step. `NotFound` if there was no such account.
+    /// mailed tokens, and everything of the realtime stores that names it (restrictions and
+    /// moderator roles in both directions, its chat history, polls and votes, presets, its
+    /// channel's snapshots), in one step. `NotFound` if there was no such account.
     async fn delete_account(&self, id: AccountId) -> StoreResult<()>;
-    /// Live channels, most recently started first.
+    /// The directory: live channels (most recently started first), at most `limit`, followed by
+    /// channels that are not live but have a stage (most recent stage first), at most `limit`
+    /// of those; no channel twice.
     async fn live_channels(&self, limit: usize) -> StoreResult<Vec<Account>>;
 }
 
@@ -248,9 +256,180 @@ pub trait ThrottleStore: Send + Sync {
     async fn hits(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32>;
 }
 
+/// What keeps someone out of a channel's chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RestrictionKind {
+    /// May not chat, watch the chat, or join the stage.
+    Ban,
+    /// May not chat until it expires.
+    Timeout,
+}
+
+/// A restriction as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restriction {
+    pub channel: AccountId,
+    pub user: AccountId,
+    pub kind: RestrictionKind,
+    /// `None`: until lifted.
+    pub until: Option<DateTime<Utc>>,
+    pub by: AccountId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Bans, timeouts, moderators and chat settings of channels.
+#[async_trait]
+pub trait ModerationStore: Send + Sync {
+    /// Creates or replaces the restriction of that kind for (channel, user).
+    async fn restrict(&self, restriction: Restriction) -> StoreResult<()>;
+    /// Returns whether there was one to lift.
+    async fn lift(
+        &self,
+        channel: AccountId,
+        user: AccountId,
+        kind: RestrictionKind,
+    ) -> StoreResult<bool>;
+    /// Restrictions of the channel in force at `now` (not expired), newest first.
+    async fn restrictions(
+        &self,
+        channel: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Restriction>>;
+    /// The restrictions in force at `now` for one user in one channel.
+    async fn restrictions_of(
+        &self,
+        channel: AccountId,
+        user: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Restriction>>;
+    /// Idempotent; returns whether the user was not a moderator before.
+    async fn add_moderator(&self, channel: AccountId, user: AccountId) -> StoreResult<bool>;
+    /// Idempotent; returns whether the user was a moderator.
+    async fn remove_moderator(&self, channel: AccountId, user: AccountId) -> StoreResult<bool>;
+    async fn moderators(&self, channel: AccountId) -> StoreResult<Vec<AccountId>>;
+    /// The default settings when none were ever saved.
+    async fn chat_settings(&self, channel: AccountId) -> StoreResult<ChatSettings>;
+    async fn set_chat_settings(
+        &self,
+        channel: AccountId,
+        settings: &ChatSettings,
+    ) -> StoreResult<()>;
+}
+
+/// A chat message as kept in history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRecord {
+    pub channel: AccountId,
+    /// Position in the channel's history; strictly increasing, chosen by the channel actor.
+    pub offset: u64,
+    pub author: AccountId,
+    /// The author's name when the message was sent.
+    pub username: String,
+    pub text: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// Recent chat history, for replay after a reconnect or a restart.
+#[async_trait]
+pub trait ChatStore: Send + Sync {
+    /// Appends a message and forgets the channel's messages older than the newest `keep`.
+    /// `Conflict`-free: an offset already stored is overwritten (a retried append is harmless).
+    async fn append_chat(&self, message: &ChatRecord, keep: usize) -> StoreResult<()>;
+    /// The newest `limit` messages that are not deleted, oldest first.
+    async fn recent_chat(&self, channel: AccountId, limit: usize) -> StoreResult<Vec<ChatRecord>>;
+    /// The highest offset ever appended for the channel (deleted or not), if any.
+    async fn last_chat_offset(&self, channel: AccountId) -> StoreResult<Option<u64>>;
+    /// Marks a message deleted; it never comes back in `recent_chat`. Returns whether it existed.
+    async fn delete_chat(&self, channel: AccountId, offset: u64) -> StoreResult<bool>;
+}
+
+/// A poll as stored; `tally[i]` counts the votes for `options[i]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRecord {
+    pub id: Uuid,
+    pub channel: AccountId,
+    pub question: String,
+    pub options: Vec<String>,
+    pub started_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    /// Set once the poll has ended (at its deadline, or replaced, or stopped).
+    pub closed_at: Option<DateTime<Utc>>,
+    pub tally: Vec<u64>,
+}
+
+/// Polls and their votes. A vote is durable when `record_votes` returns.
+#[async_trait]
+pub trait PollStore: Send + Sync {
+    /// `tally` is ignored (a new poll has no votes).
+    async fn create_poll(&self, poll: &PollRecord) -> StoreResult<()>;
+    /// Records a batch of votes atomically, one per (poll, voter): for each vote, `true` if it
+    /// was counted, `false` if that voter had already voted (in this batch or before).
+    /// `NotFound` if the poll does not exist.
+    async fn record_votes(
+        &self,
+        poll: Uuid,
+        votes: &[(AccountId, u32)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>>;
+    /// The poll with its tally counted from the stored votes.
+    async fn poll(&self, id: Uuid) -> StoreResult<Option<PollRecord>>;
+    /// Who voted for which option.
+    async fn votes(&self, poll: Uuid) -> StoreResult<Vec<(AccountId, u32)>>;
+    /// Idempotent: the first close time is kept.
+    async fn close_poll(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Polls not closed yet, with tallies (to resume after a restart).
+    async fn open_polls(&self) -> StoreResult<Vec<PollRecord>>;
+    /// A channel's polls, newest first, with tallies.
+    async fn channel_polls(&self, channel: AccountId, limit: usize)
+    -> StoreResult<Vec<PollRecord>>;
+}
+
+/// A saved stream-action preset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preset {
+    pub id: Uuid,
+    pub owner: AccountId,
+    /// Unique per owner (exact match).
+    pub name: String,
+    /// The action as the client would send it (validated before saving).
+    pub action: serde_json::Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait PresetStore: Send + Sync {
+    /// Creates, or replaces the owner's preset of the same name (keeping its id). Returns the
+    /// stored preset.
+    async fn put_preset(&self, preset: Preset) -> StoreResult<Preset>;
+    /// The owner's presets by name.
+    async fn presets(&self, owner: AccountId) -> StoreResult<Vec<Preset>>;
+    /// Returns whether it existed (and belonged to `owner`).
+    async fn delete_preset(&self, owner: AccountId, id: Uuid) -> StoreResult<bool>;
+}
+
+/// Small JSON documents actors keep to be restarted with their state.
+#[async_trait]
+pub trait SnapshotStore: Send + Sync {
+    async fn put_snapshot(&self, key: &str, value: &serde_json::Value) -> StoreResult<()>;
+    async fn snapshot(&self, key: &str) -> StoreResult<Option<serde_json::Value>>;
+    /// Idempotent.
+    async fn delete_snapshot(&self, key: &str) -> StoreResult<()>;
+}
+
 /// Everything the service persists.
 #[async_trait]
-pub trait Store: AccountStore + FollowStore + SessionStore + TokenStore + ThrottleStore {
+pub trait Store:
+    AccountStore
+    + FollowStore
+    + SessionStore
+    + TokenStore
+    + ThrottleStore
+    + ModerationStore
+    + ChatStore
+    + PollStore
+    + PresetStore
+    + SnapshotStore
+{
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -5,8 +5,10 @@ mod auth;
 mod channels;
 mod helpers;
 mod profile;
+mod realtime_chat;
 mod system;
 mod uploads;
+mod ws;
 
 #[path = "../support/smtp.rs"]
 mod smtp;

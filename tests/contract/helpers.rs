@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use showrunner::domain::{AccountId, AvatarPreset, Color, Email, Username};
-use showrunner::store::{Account, ChannelResources, NewAccount, NewSession, Store};
+use showrunner::store::{
+    Account, ChannelResources, ChatRecord, NewAccount, NewSession, PollRecord, Preset, Restriction,
+    RestrictionKind, Store,
+};
 use uuid::Uuid;
 
 /// `seconds` after a fixed origin. Every time in the suite comes from here, so all are whole
@@ -50,5 +53,61 @@ pub fn new_session(account: AccountId, token_hash: &str, expires_at: DateTime<Ut
         token_hash: token_hash.to_owned(),
         created_at: at(0),
         expires_at,
+    }
+}
+
+/// A restriction of `user` in `channel`, issued by `by` at `created_at`.
+pub fn restriction(
+    channel: AccountId,
+    user: AccountId,
+    kind: RestrictionKind,
+    until: Option<DateTime<Utc>>,
+    by: AccountId,
+    created_at: DateTime<Utc>,
+) -> Restriction {
+    Restriction {
+        channel,
+        user,
+        kind,
+        until,
+        by,
+        created_at,
+    }
+}
+
+/// Message number `offset` of `channel`, by `author`, sent `offset` seconds in.
+pub fn chat_message(channel: AccountId, offset: u64, author: &Account) -> ChatRecord {
+    ChatRecord {
+        channel,
+        offset,
+        author: author.id,
+        username: author.username.as_str().to_owned(),
+        text: format!("message {offset}"),
+        sent_at: at(i64::try_from(offset).unwrap()),
+    }
+}
+
+/// An open poll of `channel` with `options`, started at `started_at` and running a minute.
+pub fn new_poll(channel: AccountId, options: &[&str], started_at: DateTime<Utc>) -> PollRecord {
+    PollRecord {
+        id: Uuid::now_v7(),
+        channel,
+        question: "Which one?".to_owned(),
+        options: options.iter().map(|o| (*o).to_owned()).collect(),
+        started_at,
+        deadline: started_at + Duration::seconds(60),
+        closed_at: None,
+        tally: vec![0; options.len()],
+    }
+}
+
+/// A preset of `owner` named `name`, with a fresh id.
+pub fn new_preset(owner: AccountId, name: &str, action: serde_json::Value) -> Preset {
+    Preset {
+        id: Uuid::now_v7(),
+        owner,
+        name: name.to_owned(),
+        action,
+        updated_at: at(0),
     }
 }

@@ -38,6 +38,14 @@ macro_rules! store_contract {
             accounts::deleting_an_account_removes_its_follows_sessions_and_tokens,
             accounts::deleting_an_account_twice_is_not_found,
             accounts::live_channels_lists_the_most_recently_started_first_up_to_the_limit,
+            accounts::set_stage_marks_a_channel_staged_and_unstaged_again,
+            accounts::live_channels_lists_live_channels_first_then_staged_ones,
+            accounts::each_part_of_the_directory_is_limited_on_its_own,
+            accounts::deleting_an_account_removes_its_restrictions_and_moderator_roles_both_ways,
+            accounts::deleting_a_moderator_keeps_their_bans_in_force_in_the_channels_name,
+            accounts::deleting_an_account_removes_its_channels_chat_history_and_settings,
+            accounts::deleting_an_account_removes_its_polls_and_no_vote_names_it,
+            accounts::deleting_an_account_removes_its_presets_and_its_channels_snapshots,
             follows::following_twice_keeps_the_first_follow,
             follows::unfollowing_is_idempotent,
             follows::following_a_missing_account_is_not_found,
@@ -58,16 +66,56 @@ macro_rules! store_contract {
             tokens::dropping_tokens_removes_only_that_purpose_of_that_account,
             throttle::hits_are_counted_per_key_and_per_window,
             throttle::reading_hits_does_not_count_one,
+            moderation::a_timeout_is_in_force_until_the_instant_it_ends,
+            moderation::a_ban_without_an_end_is_in_force_until_lifted,
+            moderation::restricting_again_replaces_the_restriction_of_that_kind,
+            moderation::a_ban_and_a_timeout_of_one_user_are_kept_apart,
+            moderation::lifting_returns_whether_there_was_a_restriction_to_lift,
+            moderation::a_channels_restrictions_in_force_are_listed_newest_first,
+            moderation::adding_a_moderator_is_idempotent,
+            moderation::removing_a_moderator_is_idempotent,
+            moderation::moderators_are_listed_per_channel,
+            moderation::chat_settings_are_the_defaults_until_saved,
+            moderation::saved_chat_settings_read_back_and_are_replaced_whole,
+            chat::recent_chat_is_the_newest_messages_oldest_first,
+            chat::appending_keeps_only_the_newest_keep_messages_of_the_channel,
+            chat::a_retried_append_overwrites_the_message_at_that_offset,
+            chat::a_deleted_message_is_never_replayed,
+            chat::deleting_a_message_returns_whether_it_existed,
+            chat::the_last_offset_survives_deleting_and_trimming,
+            polls::a_created_poll_reads_back_with_no_votes,
+            polls::the_tally_counts_the_stored_votes_per_option,
+            polls::a_second_vote_in_the_same_batch_is_not_counted,
+            polls::a_vote_after_an_earlier_batch_is_not_counted,
+            polls::two_concurrent_votes_by_one_voter_count_once,
+            polls::votes_for_a_missing_poll_are_not_found,
+            polls::a_vote_for_an_option_the_poll_lacks_rejects_the_whole_batch,
+            polls::closing_a_poll_twice_keeps_the_first_close_time,
+            polls::open_polls_are_those_not_closed_with_their_tallies,
+            polls::a_channels_polls_are_listed_newest_first_up_to_the_limit,
+            presets::a_put_preset_reads_back_as_stored,
+            presets::putting_a_preset_of_a_taken_name_replaces_it_and_keeps_its_id,
+            presets::preset_names_are_unique_per_owner_and_compared_exactly,
+            presets::presets_are_listed_by_name,
+            presets::deleting_a_preset_needs_its_owner,
+            snapshots::a_snapshot_reads_back_as_it_was_put,
+            snapshots::putting_a_snapshot_again_replaces_it,
+            snapshots::deleting_a_snapshot_is_idempotent,
             readiness::a_working_store_answers_a_ping,
         }
     };
 }
 
 mod accounts;
+mod chat;
 mod follows;
 mod helpers;
+mod moderation;
+mod polls;
+mod presets;
 mod readiness;
 mod sessions;
+mod snapshots;
 mod sqlite;
 mod throttle;
 mod tokens;

@@ -13,10 +13,11 @@ use crate::store::{
 
 /// The columns [`account_from_row`] reads, in its order.
 pub(super) const ACCOUNT_COLUMNS: &str = "id, username, email, password_hash, email_verified, \
-     color, avatar, banner, created_at, arn, ingest_endpoint, stream_key, playback_url, live_since";
+     color, avatar, banner, created_at, arn, ingest_endpoint, stream_key, playback_url, live_since, \
+     stage_since";
 
 /// How many columns [`ACCOUNT_COLUMNS`] names, so a query can read its own columns after them.
-pub(super) const ACCOUNT_COLUMN_COUNT: usize = 14;
+pub(super) const ACCOUNT_COLUMN_COUNT: usize = 15;
 
 /// Marks an uploaded avatar's asset key; preset names never contain a colon.
 const UPLOADED_AVATAR_PREFIX: &str = "upload:";
@@ -39,6 +40,7 @@ pub(super) fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
             playback_url: row.get(12)?,
         },
         live_since: row.get::<_, Option<SqlTime>>(13)?.map(|t| t.0),
+        stage_since: row.get::<_, Option<SqlTime>>(14)?.map(|t| t.0),
     })
 }
 
@@ -229,25 +231,66 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn set_stage(&self, id: AccountId, since: Option<DateTime<Utc>>) -> StoreResult<()> {
+        self.with_connection(move |connection| {
+            expect_one_row(connection.execute(
+                "UPDATE accounts SET stage_since = ?2 WHERE id = ?1",
+                params![SqlUuid(id.0), since.map(SqlTime)],
+            )?)
+        })
+        .await
+    }
+
     async fn delete_account(&self, id: AccountId) -> StoreResult<()> {
         self.with_connection(move |connection| {
-            // One statement, so one implicit transaction: the schema's ON DELETE CASCADE takes
-            // follows both ways, sessions with their refresh tokens, and mailed tokens with it.
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Bans and timeouts the account issued as a moderator stay in force, issued in the
+            // name of their channel: deleting a moderator must not free whoever they banned.
+            transaction.execute(
+                "UPDATE restrictions SET by_id = channel_id WHERE by_id = ?1",
+                [SqlUuid(id.0)],
+            )?;
+            // Hyphenated UUIDs hold no GLOB metacharacters, so only the trailing `*` is one.
+            transaction.execute(
+                "DELETE FROM snapshots WHERE key GLOB ?1 OR key GLOB ?2",
+                [
+                    format!("channel:{}*", id.0.hyphenated()),
+                    format!("stage:{}*", id.0.hyphenated()),
+                ],
+            )?;
+            // The schema's ON DELETE CASCADE takes everything else: follows both ways, sessions
+            // with their refresh tokens, mailed tokens, restrictions and moderator roles both
+            // ways, the channel's chat settings, history and offset, its messages in other
+            // channels, its polls with their votes, and its presets. Its votes in other
+            // channels' polls stay counted but no longer name it (ON DELETE SET NULL).
             expect_one_row(
-                connection.execute("DELETE FROM accounts WHERE id = ?1", [SqlUuid(id.0)])?,
-            )
+                transaction.execute("DELETE FROM accounts WHERE id = ?1", [SqlUuid(id.0)])?,
+            )?;
+            transaction.commit()?;
+            Ok(())
         })
         .await
     }
 
     async fn live_channels(&self, limit: usize) -> StoreResult<Vec<Account>> {
         self.with_connection(move |connection| {
+            // Each part is chosen and limited on its own; a channel is in at most one of them,
+            // and the outer ORDER BY puts every live one (live_since set) before every staged one.
             let accounts = connection
                 .prepare_cached(&format!(
                     "SELECT {ACCOUNT_COLUMNS} FROM accounts
-                     WHERE live_since IS NOT NULL
-                     ORDER BY live_since DESC, id
-                     LIMIT ?1"
+                     WHERE id IN (
+                               SELECT id FROM accounts
+                               WHERE live_since IS NOT NULL
+                               ORDER BY live_since DESC, id
+                               LIMIT ?1)
+                        OR id IN (
+                               SELECT id FROM accounts
+                               WHERE stage_since IS NOT NULL AND live_since IS NULL
+                               ORDER BY stage_since DESC, id
+                               LIMIT ?1)
+                     ORDER BY live_since IS NULL, live_since DESC, stage_since DESC, id"
                 ))?
                 .query_map([sql_limit(limit)], account_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -5,7 +5,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::store::{StoreError, StoreResult};
 
 /// Append only: a released migration never changes, since databases in the field already ran it.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_realtime.sql"),
+];
 
 /// Brings the schema up to date, one transaction per migration.
 pub(super) fn migrate(connection: &mut Connection) -> StoreResult<()> {

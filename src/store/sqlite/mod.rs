@@ -2,16 +2,22 @@
 //!
 //! One connection behind a mutex serves every call on Tokio's blocking pool, so calls never run
 //! on the async workers and never interleave: each port method is one statement or one
-//! `BEGIN IMMEDIATE` transaction, and `synchronous=FULL` makes it durable before it returns.
+//! transaction (`BEGIN IMMEDIATE` when it writes, so that it reads what it writes against under
+//! the write lock), and `synchronous=FULL` makes it durable before it returns.
 //! Uniqueness is left to the schema's constraints; their violations are mapped to
 //! [`StoreError::Conflict`] in one place (`From<rusqlite::Error>` below).
 //!
 //! Schema: `migrations/*.sql`, applied in order at open and counted in `PRAGMA user_version`.
 
 mod accounts;
+mod chat;
 mod follows;
 mod migrations;
+mod moderation;
+mod polls;
+mod presets;
 mod sessions;
+mod snapshots;
 mod throttle;
 mod tokens;
 
@@ -23,6 +29,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, ToSql, ffi};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult, UniqueField};
@@ -117,7 +125,8 @@ impl From<rusqlite::Error> for StoreError {
             (ffi::SQLITE_CONSTRAINT_UNIQUE, Some("UNIQUE constraint failed: accounts.email")) => {
                 StoreError::Conflict(UniqueField::Email)
             }
-            // Every foreign key points at an account or a session: the row referred to is gone.
+            // Every foreign key points at an account, a session or a poll: the row referred to
+            // is gone.
             (ffi::SQLITE_CONSTRAINT_FOREIGNKEY, _) => StoreError::NotFound,
             _ if busy => StoreError::Unavailable(error.to_string()),
             _ => StoreError::Backend(Box::new(error)),
@@ -172,6 +181,46 @@ impl FromSql for SqlTime {
         DateTime::from_timestamp_millis(millis)
             .map(SqlTime)
             .ok_or(FromSqlError::OutOfRange(millis))
+    }
+}
+
+/// A value as the schema stores it in a JSON text column.
+struct SqlJson<T>(T);
+
+impl<T: Serialize> ToSql for SqlJson<T> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        serde_json::to_string(&self.0)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+}
+
+impl<T: DeserializeOwned> FromSql for SqlJson<T> {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        serde_json::from_str(value.as_str()?)
+            .map(SqlJson)
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// A chat offset as the schema stores it. SQLite integers are signed, so offsets from 2^63 on
+/// cannot be stored; the channel actor counts from zero and never gets near.
+struct SqlOffset(u64);
+
+impl ToSql for SqlOffset {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        i64::try_from(self.0)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+}
+
+impl FromSql for SqlOffset {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let offset = value.as_i64()?;
+        u64::try_from(offset)
+            .map(SqlOffset)
+            .map_err(|_| FromSqlError::OutOfRange(offset))
     }
 }
 

@@ -1,9 +1,16 @@
-//! What only the SQLite file itself can show; behaviour is covered by `tests/contract/`.
+//! What only the SQLite file itself can show, and the choices this backend makes beyond the
+//! contract; the contract itself is covered by `tests/contract/`.
 
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::SqliteStore;
-use crate::store::StoreError;
+use crate::domain::{AccountId, AvatarPreset, ChatSettings, Color, Email, Username};
+use crate::store::{
+    AccountStore, ChannelResources, ChatRecord, ChatStore, FollowStore, ModerationStore,
+    NewAccount, NewSession, PollRecord, PollStore, Preset, PresetStore, Restriction,
+    RestrictionKind, SessionStore, SnapshotStore, StoreError, TokenPurpose, TokenStore,
+};
 
 fn pragma(path: &std::path::Path, name: &str) -> String {
     let connection = Connection::open(path).unwrap();
@@ -65,4 +72,233 @@ fn a_database_from_a_newer_build_is_refused() {
 
     assert!(matches!(error, StoreError::Backend(_)), "{error:?}");
     assert!(error.to_string().contains("999"), "{error}");
+}
+
+#[tokio::test]
+async fn a_database_at_the_first_schema_version_is_upgraded_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("showrunner.db");
+    let alice = new_account("Alice");
+    {
+        let connection = Connection::open(&path).unwrap();
+        connection
+            .execute_batch(super::migrations::MIGRATIONS[0])
+            .unwrap();
+        connection.pragma_update(None, "user_version", 1).unwrap();
+        connection
+            .execute(
+                "INSERT INTO accounts (id, username, username_key, email, password_hash,
+                     email_verified, color, avatar, created_at, arn, ingest_endpoint, stream_key,
+                     playback_url, live_since)
+                 VALUES (?1, 'Alice', 'alice', 'alice@example.com', 'hash', 0, ?2, ?3, 0,
+                     'arn', 'ingest', 'key', 'playback', 5000)",
+                rusqlite::params![
+                    alice.id.0.hyphenated().to_string(),
+                    alice.color.as_str(),
+                    alice.avatar.as_str()
+                ],
+            )
+            .unwrap();
+    }
+
+    let store = SqliteStore::open(&path).unwrap();
+
+    let upgraded = store.account(alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        upgraded.live_since.map(|t| t.timestamp_millis()),
+        Some(5000)
+    );
+    assert_eq!(upgraded.stage_since, None);
+    store.set_stage(alice.id, Some(at(1))).await.unwrap();
+    assert_eq!(store.live_channels(10).await.unwrap().len(), 1);
+}
+
+/// Every table and column of the schema, from SQLite's own catalogue.
+fn columns(connection: &Connection) -> Vec<(String, String)> {
+    let mut statement = connection
+        .prepare(
+            "SELECT m.name, p.name FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn deleting_an_account_leaves_no_row_naming_it_and_keeps_its_votes_elsewhere_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("showrunner.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let alice = store.create_account(new_account("Alice")).await.unwrap();
+    let bobby = store.create_account(new_account("Bobby")).await.unwrap();
+    let (a, b) = (alice.id, bobby.id);
+    // Alice in every role every table has.
+    store.follow(a, b, at(1)).await.unwrap();
+    store.follow(b, a, at(1)).await.unwrap();
+    store
+        .create_session(NewSession {
+            id: uuid::Uuid::now_v7(),
+            account: a,
+            token_hash: "alice-refresh".to_owned(),
+            created_at: at(0),
+            expires_at: at(3600),
+        })
+        .await
+        .unwrap();
+    store
+        .put_token(TokenPurpose::VerifyEmail, "alice-mail", a, at(3600))
+        .await
+        .unwrap();
+    for (channel, user, by) in [(a, b, a), (b, a, b), (b, b, a)] {
+        store
+            .restrict(Restriction {
+                channel,
+                user,
+                kind: RestrictionKind::Ban,
+                until: None,
+                by,
+                created_at: at(1),
+            })
+            .await
+            .unwrap();
+    }
+    store.add_moderator(a, b).await.unwrap();
+    store.add_moderator(b, a).await.unwrap();
+    store
+        .set_chat_settings(a, &ChatSettings::default())
+        .await
+        .unwrap();
+    for (channel, author) in [(a, &bobby), (b, &alice), (b, &bobby)] {
+        let offset = if author.id == a { 1 } else { 2 };
+        store
+            .append_chat(
+                &ChatRecord {
+                    channel,
+                    offset,
+                    author: author.id,
+                    username: author.username.as_str().to_owned(),
+                    text: "hello".to_owned(),
+                    sent_at: at(2),
+                },
+                10,
+            )
+            .await
+            .unwrap();
+    }
+    let alices_poll = poll(a);
+    let bobbys_poll = poll(b);
+    store.create_poll(&alices_poll).await.unwrap();
+    store.create_poll(&bobbys_poll).await.unwrap();
+    for poll in [&alices_poll, &bobbys_poll] {
+        store
+            .record_votes(poll.id, &[(a, 0), (b, 1)], at(3))
+            .await
+            .unwrap();
+    }
+    store
+        .put_preset(Preset {
+            id: uuid::Uuid::now_v7(),
+            owner: a,
+            name: "Intro".to_owned(),
+            action: serde_json::json!({}),
+            updated_at: at(4),
+        })
+        .await
+        .unwrap();
+    for key in [format!("channel:{a}"), format!("stage:{a}:seats")] {
+        store
+            .put_snapshot(&key, &serde_json::json!(1))
+            .await
+            .unwrap();
+    }
+
+    store.delete_account(a).await.unwrap();
+
+    let connection = Connection::open(&path).unwrap();
+    let id = a.0.hyphenated().to_string();
+    for (table, column) in columns(&connection) {
+        let naming: i64 = connection
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE instr(CAST({column} AS TEXT), ?1)"),
+                [&id],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            naming, 0,
+            "{table}.{column} still names the deleted account"
+        );
+    }
+    let dangling: Vec<String> = connection
+        .prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(dangling, Vec::<String>::new());
+    // Bobby's poll still counts the vote, which now names no one.
+    let tally = store.poll(bobbys_poll.id).await.unwrap().unwrap().tally;
+    assert_eq!(tally, vec![1, 1]);
+    assert_eq!(store.votes(bobbys_poll.id).await.unwrap(), vec![(b, 1)]);
+}
+
+#[tokio::test]
+async fn a_vote_by_an_account_that_is_gone_is_not_counted_and_does_not_fail_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("showrunner.db")).unwrap();
+    let bobby = store.create_account(new_account("Bobby")).await.unwrap();
+    let poll = poll(bobby.id);
+    store.create_poll(&poll).await.unwrap();
+
+    let counted = store
+        .record_votes(poll.id, &[(AccountId::new(), 0), (bobby.id, 1)], at(3))
+        .await
+        .unwrap();
+
+    assert_eq!(counted, vec![false, true]);
+    assert_eq!(
+        store.poll(poll.id).await.unwrap().unwrap().tally,
+        vec![0, 1]
+    );
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_767_225_600_000 + seconds * 1000).unwrap()
+}
+
+fn new_account(username: &str) -> NewAccount {
+    NewAccount {
+        id: AccountId::new(),
+        username: Username::parse(username).unwrap(),
+        email: Email::parse(&format!("{}@example.com", username.to_ascii_lowercase())).unwrap(),
+        password_hash: "hash".to_owned(),
+        email_verified: false,
+        color: Color::Turquoise,
+        avatar: AvatarPreset::Hedgehog,
+        created_at: at(0),
+        channel: ChannelResources {
+            arn: "arn".to_owned(),
+            ingest_endpoint: "ingest".to_owned(),
+            stream_key: "key".to_owned(),
+            playback_url: "playback".to_owned(),
+        },
+    }
+}
+
+fn poll(channel: AccountId) -> PollRecord {
+    PollRecord {
+        id: uuid::Uuid::now_v7(),
+        channel,
+        question: "Yes or no?".to_owned(),
+        options: vec!["Yes".to_owned(), "No".to_owned()],
+        started_at: at(0),
+        deadline: at(60),
+        closed_at: None,
+        tally: vec![0, 0],
+    }
 }

@@ -1,0 +1,641 @@
+//! The channel actor: one per active channel. It owns the channel's live state — presence,
+//! chat, moderation, the one active stream action, the running poll (as a child actor) — and
+//! fans events out to the channel's hub.
+//!
+//! Recovery: everything that must survive a crash is in the store (chat history, moderation,
+//! polls and votes) or in a snapshot it keeps there (the active action), and the hub of
+//! subscribers lives outside the actor. A restarted channel actor reloads and carries on.
+
+mod chat;
+mod msg;
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use tokio::{task::JoinHandle, time::Instant};
+use uuid::Uuid;
+
+pub use msg::{ChannelError, ChannelMsg, ChannelResult, ChannelState, ChatAuthor, Moderation};
+
+use super::{
+    RealtimeDeps,
+    hub::{Hub, close},
+    poll::{PollActor, PollArgs, PollMsg},
+};
+use crate::{
+    domain::{AccountId, ChatSettings, StreamAction},
+    gateway::protocol::{
+        ActiveActionView, ChatHistory, ChatLine, PollView, ServerFrame, ViewerRole,
+    },
+    store::{PollRecord, Restriction, RestrictionKind},
+};
+
+pub struct ChannelActor;
+
+pub struct ChannelArgs {
+    pub channel: AccountId,
+    pub hub: Arc<Hub>,
+    pub deps: Arc<RealtimeDeps>,
+}
+
+/// The running poll, as the channel knows it.
+struct RunningPoll {
+    view: PollView,
+    actor: Option<ActorRef<PollMsg>>,
+}
+
+struct ActiveAction {
+    view: ActiveActionView,
+    timer: Option<JoinHandle<Result<(), ractor::MessagingErr<ChannelMsg>>>>,
+}
+
+pub struct Channel {
+    channel: AccountId,
+    username: String,
+    hub: Arc<Hub>,
+    deps: Arc<RealtimeDeps>,
+    live_since: Option<DateTime<Utc>>,
+    settings: ChatSettings,
+    moderators: HashSet<AccountId>,
+    /// Restrictions in force, by user (expired ones are pruned when met).
+    restrictions: HashMap<AccountId, Vec<Restriction>>,
+    /// Recent chat, oldest first, for snapshots and replay.
+    chat: VecDeque<ChatLine>,
+    last_offset: Option<u64>,
+    /// Messages waiting for the end of the current chat tick.
+    pending_chat: Vec<ChatLine>,
+    last_chat_flush: Option<Instant>,
+    flush_scheduled: bool,
+    /// Per user: when they last chatted (slow mode) and their recent message times (rate limit).
+    chat_times: HashMap<AccountId, VecDeque<Instant>>,
+    action: Option<ActiveAction>,
+    poll: Option<RunningPoll>,
+    last_presence: usize,
+    idle_since: Option<Instant>,
+}
+
+fn snapshot_key(channel: AccountId) -> String {
+    format!("channel:{}:action", channel.0)
+}
+
+impl Channel {
+    fn broadcast(&self, frame: &ServerFrame) {
+        self.hub.broadcast(&frame.to_bytes());
+    }
+
+    fn is_owner(&self, user: AccountId) -> bool {
+        user == self.channel
+    }
+
+    fn is_moderator(&self, user: AccountId) -> bool {
+        self.is_owner(user) || self.moderators.contains(&user)
+    }
+
+    fn active_restriction(
+        &mut self,
+        user: AccountId,
+        kind: RestrictionKind,
+    ) -> Option<Restriction> {
+        let now = Utc::now();
+        let list = self.restrictions.get_mut(&user)?;
+        list.retain(|r| r.until.is_none_or(|u| u > now));
+        list.iter().find(|r| r.kind == kind).cloned()
+    }
+
+    fn poll_view(&self) -> Option<PollView> {
+        self.poll.as_ref().map(|p| p.view.clone())
+    }
+
+    async fn persist_action(&self) {
+        let key = snapshot_key(self.channel);
+        let result = match &self.action {
+            Some(a) => match serde_json::to_value(&a.view) {
+                Ok(v) => self.deps.store.put_snapshot(&key, &v).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "action snapshot does not serialise");
+                    Ok(())
+                }
+            },
+            None => self.deps.store.delete_snapshot(&key).await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(channel = %self.channel, error = %e, "could not persist the action snapshot");
+        }
+    }
+}
+
+impl Actor for ChannelActor {
+    type Msg = ChannelMsg;
+    type State = Channel;
+    type Arguments = ChannelArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<ChannelMsg>,
+        args: ChannelArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let ChannelArgs { channel, hub, deps } = args;
+        let store = &deps.store;
+        let account = store
+            .account(channel)
+            .await?
+            .ok_or_else(|| format!("channel {channel} does not exist"))?;
+        let now = Utc::now();
+        let settings = store.chat_settings(channel).await?;
+        let moderators = store.moderators(channel).await?.into_iter().collect();
+        let mut restrictions: HashMap<AccountId, Vec<Restriction>> = HashMap::new();
+        for r in store.restrictions(channel, now).await? {
+            restrictions.entry(r.user).or_default().push(r);
+        }
+        let history = store
+            .recent_chat(channel, deps.settings.chat_history)
+            .await?;
+        let last_offset = store.last_chat_offset(channel).await?;
+        let chat = history
+            .into_iter()
+            .map(|m| ChatLine {
+                offset: m.offset,
+                user_id: m.author.0,
+                username: m.username,
+                color: crate::domain::Color::Blue,
+                text: m.text,
+                sent_at: m.sent_at,
+            })
+            .collect();
+
+        let mut state = Channel {
+            channel,
+            username: account.username.to_string(),
+            hub,
+            deps: deps.clone(),
+            live_since: account.live_since,
+            settings,
+            moderators,
+            restrictions,
+            chat,
+            last_offset,
+            pending_chat: Vec::new(),
+            last_chat_flush: None,
+            flush_scheduled: false,
+            chat_times: HashMap::new(),
+            action: None,
+            poll: None,
+            last_presence: 0,
+            idle_since: None,
+        };
+
+        // Resume the action that was active, with the time it had left.
+        if let Some(value) = store.snapshot(&snapshot_key(channel)).await? {
+            match serde_json::from_value::<ActiveActionView>(value) {
+                Ok(view) if view.expires_at.is_none_or(|e| e > now) => {
+                    let timer = view.expires_at.map(|e| {
+                        let id = view.id;
+                        myself.send_after((e - now).to_std().unwrap_or_default(), move || {
+                            ChannelMsg::ActionExpired { action_id: id }
+                        })
+                    });
+                    state.action = Some(ActiveAction { view, timer });
+                }
+                _ => store.delete_snapshot(&snapshot_key(channel)).await?,
+            }
+        }
+        // Resume a poll that was running (it may have ended while we were down: the poll actor
+        // then closes it at once).
+        if let Some(record) = store
+            .channel_polls(channel, 1)
+            .await?
+            .into_iter()
+            .find(|p| p.closed_at.is_none())
+        {
+            let actor = spawn_poll(&myself, &state, record.id).await?;
+            state.poll = Some(RunningPoll {
+                view: poll_view(&record),
+                actor: Some(actor),
+            });
+        }
+
+        myself.send_interval(Duration::from_secs(1), || ChannelMsg::Tick);
+        tracing::debug!(%channel, "channel actor started");
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<ChannelMsg>,
+        message: ChannelMsg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            ChannelMsg::Subscribe {
+                subscriber,
+                request_id,
+                chat_offset,
+                reply,
+            } => {
+                let _ = reply.send(subscribe(state, subscriber, request_id, chat_offset));
+            }
+            ChannelMsg::Unsubscribe { conn } => {
+                state.hub.remove(conn);
+            }
+            ChannelMsg::SendChat {
+                author,
+                text,
+                reply,
+            } => {
+                let outcome = chat::send(state, &myself, author, text).await;
+                let _ = reply.send(outcome);
+            }
+            ChannelMsg::DeleteChat { by, offset, reply } => {
+                let _ = reply.send(chat::delete(state, by, offset).await);
+            }
+            ChannelMsg::Moderate { by, command, reply } => {
+                let _ = reply.send(chat::moderate(state, by, command).await);
+            }
+            ChannelMsg::FlushChat => chat::flush(state),
+            ChannelMsg::StartAction { by, action, reply } => {
+                let outcome = start_action(&myself, state, by, action).await;
+                let _ = reply.send(outcome);
+            }
+            ChannelMsg::StopAction { by, reply } => {
+                let outcome = if !state.is_owner(by) {
+                    Err(ChannelError::Forbidden(
+                        "only the channel owner can stop actions",
+                    ))
+                } else if state.action.is_none() {
+                    Err(ChannelError::NoAction)
+                } else {
+                    end_action(state, "stopped").await;
+                    Ok(())
+                };
+                let _ = reply.send(outcome);
+            }
+            ChannelMsg::ActionExpired { action_id } => {
+                if state
+                    .action
+                    .as_ref()
+                    .is_some_and(|a| a.view.id == action_id)
+                {
+                    end_action(state, "expired").await;
+                }
+            }
+            ChannelMsg::Vote {
+                voter,
+                poll_id,
+                option,
+                reply,
+            } => match &state.poll {
+                Some(RunningPoll {
+                    view,
+                    actor: Some(actor),
+                }) if view.id == poll_id => {
+                    // If the poll actor is restarting, the voter is told so and may try again.
+                    if let Err(ractor::MessagingErr::SendErr(PollMsg::Vote { reply, .. })) = actor
+                        .cast(PollMsg::Vote {
+                            voter,
+                            option,
+                            reply,
+                        })
+                    {
+                        let _ =
+                            reply.send(Err(ChannelError::Unavailable("poll restarting".into())));
+                    }
+                }
+                _ => {
+                    let _ = reply.send(Err(ChannelError::NoPoll));
+                }
+            },
+            ChannelMsg::PollTallied {
+                poll_id,
+                tally,
+                total,
+            } => {
+                if let Some(poll) = state.poll.as_mut().filter(|p| p.view.id == poll_id) {
+                    poll.view.tally = tally.clone();
+                    poll.view.total = total;
+                    state.broadcast(&ServerFrame::PollTally {
+                        channel: state.channel.0,
+                        poll_id,
+                        tally,
+                        total,
+                    });
+                }
+            }
+            ChannelMsg::PollEnded { record } => {
+                let view = poll_view(&record);
+                if state.poll.as_ref().is_some_and(|p| p.view.id == record.id) {
+                    state.poll = None;
+                }
+                state.broadcast(&ServerFrame::PollClosed {
+                    channel: state.channel.0,
+                    poll: view,
+                });
+                if state
+                    .action
+                    .as_ref()
+                    .is_some_and(|a| a.view.id == record.id)
+                {
+                    end_action(state, "expired").await;
+                }
+            }
+            ChannelMsg::SetLive { since } => {
+                if state.live_since != since {
+                    state.live_since = since;
+                    state.broadcast(&ServerFrame::Live {
+                        channel: state.channel.0,
+                        live: since.is_some(),
+                        since,
+                    });
+                }
+            }
+            ChannelMsg::GetState { reply } => {
+                let _ = reply.send(ChannelState {
+                    live_since: state.live_since,
+                    viewers: state.hub.len(),
+                    action: state.action.as_ref().map(|a| a.view.clone()),
+                    poll: state.poll_view(),
+                    settings: state.settings.clone(),
+                    moderators: state.moderators.iter().copied().collect(),
+                });
+            }
+            ChannelMsg::Tick => {
+                let viewers = state.hub.len();
+                if viewers != state.last_presence {
+                    state.last_presence = viewers;
+                    state.broadcast(&ServerFrame::Presence {
+                        channel: state.channel.0,
+                        viewers,
+                    });
+                }
+                let busy = viewers > 0 || state.poll.is_some() || state.action.is_some();
+                if busy {
+                    state.idle_since = None;
+                } else {
+                    let since = *state.idle_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= state.deps.settings.idle_timeout {
+                        tracing::debug!(channel = %state.channel, "channel idle; stopping its actor");
+                        myself.stop(Some("idle".into()));
+                    }
+                }
+            }
+            ChannelMsg::Crash => return Err("crash requested".into()),
+            ChannelMsg::CrashPoll => {
+                if let Some(actor) = state.poll.as_ref().and_then(|p| p.actor.as_ref()) {
+                    let _ = actor.cast(PollMsg::Crash);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<ChannelMsg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // The only children are poll actors. A failed poll is restarted from the store, keeping
+        // every vote it acknowledged; a poll that ended normally needs nothing.
+        if let SupervisionEvent::ActorFailed(cell, error) = event {
+            let Some(poll) = state.poll.as_mut() else {
+                return Ok(());
+            };
+            if poll
+                .actor
+                .as_ref()
+                .is_some_and(|a| a.get_id() == cell.get_id())
+            {
+                tracing::warn!(channel = %state.channel, poll = %poll.view.id, %error, "poll actor failed; restarting it");
+                poll.actor = None;
+                let id = poll.view.id;
+                let actor = spawn_poll(&myself, state, id).await?;
+                if let Some(poll) = state.poll.as_mut() {
+                    poll.actor = Some(actor);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<ChannelMsg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        chat::flush(state);
+        Ok(())
+    }
+}
+
+async fn spawn_poll(
+    myself: &ActorRef<ChannelMsg>,
+    state: &Channel,
+    poll_id: Uuid,
+) -> Result<ActorRef<PollMsg>, ActorProcessingErr> {
+    let (actor, _) = Actor::spawn_linked(
+        None,
+        PollActor,
+        PollArgs {
+            poll_id,
+            channel: myself.clone(),
+            deps: state.deps.clone(),
+        },
+        myself.get_cell(),
+    )
+    .await?;
+    Ok(actor)
+}
+
+pub(crate) fn poll_view(record: &PollRecord) -> PollView {
+    PollView {
+        id: record.id,
+        question: record.question.clone(),
+        options: record.options.clone(),
+        total: record.tally.iter().sum(),
+        tally: record.tally.clone(),
+        started_at: record.started_at,
+        deadline: record.deadline,
+        closed: record.closed_at.is_some(),
+    }
+}
+
+fn subscribe(
+    state: &mut Channel,
+    subscriber: super::hub::Subscriber,
+    request_id: u64,
+    chat_offset: Option<u64>,
+) -> ChannelResult<()> {
+    let mut you = ViewerRole::default();
+    if let Some(user) = subscriber.user {
+        if state
+            .active_restriction(user, RestrictionKind::Ban)
+            .is_some()
+        {
+            return Err(ChannelError::Banned);
+        }
+        you.signed_in = true;
+        you.owner = state.is_owner(user);
+        you.moderator = state.is_moderator(user);
+        you.timed_out_until = state
+            .active_restriction(user, RestrictionKind::Timeout)
+            .and_then(|r| r.until);
+    }
+    // Replay what the client missed, or all we keep for a first subscription.
+    let oldest_kept = state.chat.front().map(|m| m.offset);
+    let (messages, history_lost) = match chat_offset {
+        Some(seen) => {
+            let missed: Vec<ChatLine> = state
+                .chat
+                .iter()
+                .filter(|m| m.offset > seen)
+                .cloned()
+                .collect();
+            // Lost if messages after `seen` existed that we no longer keep.
+            let lost = oldest_kept.is_some_and(|o| o > seen + 1)
+                && state.last_offset.is_some_and(|l| l > seen);
+            (missed, lost)
+        }
+        None => (state.chat.iter().cloned().collect(), false),
+    };
+    let snapshot = ServerFrame::Snapshot {
+        id: request_id,
+        channel: state.channel.0,
+        username: state.username.clone(),
+        viewers: state.hub.len() + 1,
+        live: state.live_since.is_some(),
+        live_since: state.live_since,
+        action: state.action.as_ref().map(|a| a.view.clone()),
+        poll: state.poll_view(),
+        stage: None,
+        chat: ChatHistory {
+            messages,
+            last_offset: state.last_offset,
+            history_lost,
+        },
+        settings: state.settings.clone(),
+        you,
+    };
+    subscriber.sender.send(&snapshot.to_bytes());
+    state.hub.insert(subscriber);
+    Ok(())
+}
+
+async fn start_action(
+    myself: &ActorRef<ChannelMsg>,
+    state: &mut Channel,
+    by: AccountId,
+    action: StreamAction,
+) -> ChannelResult<ActiveActionView> {
+    if !state.is_owner(by) {
+        return Err(ChannelError::Forbidden(
+            "only the channel owner can start actions",
+        ));
+    }
+    let stage_live = state
+        .deps
+        .store
+        .account(state.channel)
+        .await
+        .map_err(|e| ChannelError::Unavailable(e.to_string()))?
+        .is_some_and(|a| a.stage_since.is_some());
+    if stage_live && !matches!(action, StreamAction::Poll(_)) {
+        return Err(ChannelError::StageLive);
+    }
+    if state.action.is_some() {
+        end_action(state, "replaced").await;
+    }
+    let now = Utc::now();
+    let expires_at = action
+        .duration()
+        .map(|d| now + chrono::Duration::from_std(d).unwrap_or_default());
+    let id = Uuid::now_v7();
+    if let StreamAction::Poll(spec) = &action {
+        let record = PollRecord {
+            id,
+            channel: state.channel,
+            question: spec.question.clone(),
+            options: spec.options.clone(),
+            started_at: now,
+            deadline: expires_at.unwrap_or(now),
+            closed_at: None,
+            tally: vec![0; spec.options.len()],
+        };
+        state
+            .deps
+            .store
+            .create_poll(&record)
+            .await
+            .map_err(|e| ChannelError::Unavailable(e.to_string()))?;
+        let actor = spawn_poll(myself, state, id)
+            .await
+            .map_err(|e| ChannelError::Unavailable(e.to_string()))?;
+        let view = poll_view(&record);
+        state.poll = Some(RunningPoll {
+            view: view.clone(),
+            actor: Some(actor),
+        });
+        state.broadcast(&ServerFrame::PollStarted {
+            channel: state.channel.0,
+            poll: view,
+        });
+    }
+    let view = ActiveActionView {
+        id,
+        action,
+        started_at: now,
+        expires_at,
+    };
+    // A poll's own actor ends it at the deadline; other actions end on this timer.
+    let timer = match (&view.action, expires_at) {
+        (StreamAction::Poll(_), _) | (_, None) => None,
+        (_, Some(at)) => Some(
+            myself.send_after((at - now).to_std().unwrap_or_default(), move || {
+                ChannelMsg::ActionExpired { action_id: id }
+            }),
+        ),
+    };
+    state.action = Some(ActiveAction {
+        view: view.clone(),
+        timer,
+    });
+    state.persist_action().await;
+    state.broadcast(&ServerFrame::ActionStarted {
+        channel: state.channel.0,
+        action: view.clone(),
+    });
+    Ok(view)
+}
+
+/// Ends the active action. Ending a poll action closes the poll, keeping its results.
+async fn end_action(state: &mut Channel, reason: &str) {
+    let Some(action) = state.action.take() else {
+        return;
+    };
+    if let Some(timer) = action.timer {
+        timer.abort();
+    }
+    if matches!(action.view.action, StreamAction::Poll(_))
+        && let Some(poll) = state.poll.as_ref().filter(|p| p.view.id == action.view.id)
+        && let Some(actor) = &poll.actor
+    {
+        // The poll actor stores the results and reports `PollEnded`.
+        let _ = actor.cast(PollMsg::Close);
+    }
+    state.persist_action().await;
+    state.broadcast(&ServerFrame::ActionEnded {
+        channel: state.channel.0,
+        action_id: action.view.id,
+        reason: reason.into(),
+    });
+}
+
+/// Closes every connection of a banned user in this channel.
+pub(crate) fn eject(state: &Channel, user: AccountId) {
+    state
+        .hub
+        .close_user(user, close::BANNED, "banned from this channel");
+}

@@ -1,0 +1,371 @@
+//! One websocket connection: written over `Sink`/`Stream` of [`WsMessage`], so it is tested with
+//! in-memory channels; `mod.rs` adapts axum's socket to it.
+//!
+//! Frames for this connection go through its bounded outbox (the hub's `ConnSender`); replies to
+//! commands use the same outbox, so a client sees events and replies in one order.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio::{sync::mpsc, time::Instant};
+use uuid::Uuid;
+
+use super::protocol::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
+use crate::{
+    accounts::Accounts,
+    actors::{
+        ChannelError, ChatAuthor, Realtime,
+        hub::{CloseSignal, ConnId, ConnSender, Subscriber, close, next_conn_id},
+    },
+    domain::{AccountId, ChatText},
+    store::Store,
+};
+
+/// How long a closing connection may take to deliver its close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// A websocket message, independent of the websocket library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsMessage {
+    Text(Bytes),
+    Binary(Bytes),
+    Ping(Bytes),
+    Pong(Bytes),
+    Close(Option<(u16, String)>),
+}
+
+/// Connection tunables.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// Frames queued for a connection before it counts as a slow consumer.
+    pub outbox_capacity: usize,
+    /// Largest client frame accepted.
+    pub max_frame_bytes: usize,
+    /// Client frames allowed per second (burst of the same size).
+    pub frames_per_sec: u32,
+    /// A ping goes out this often; no pong for two periods closes the connection.
+    pub ping_every: Duration,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        Self {
+            outbox_capacity: 512,
+            max_frame_bytes: 16 * 1024,
+            frames_per_sec: 40,
+            ping_every: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a connection needs from the service.
+#[derive(Clone)]
+pub struct GatewayDeps {
+    pub accounts: Accounts,
+    pub store: Arc<dyn Store>,
+    pub realtime: Realtime,
+    pub settings: ConnectionSettings,
+    pub chat_tick_ms: u64,
+}
+
+struct Session {
+    conn: ConnId,
+    sender: ConnSender,
+    user: Option<ChatAuthor>,
+    subscriptions: HashSet<Uuid>,
+}
+
+impl Session {
+    fn send(&self, frame: &ServerFrame) {
+        self.sender.send(&frame.to_bytes());
+    }
+
+    fn error(&self, id: Option<u64>, code: &str, message: impl Into<String>) {
+        self.send(&ServerFrame::Error {
+            id,
+            code: code.into(),
+            message: message.into(),
+        });
+    }
+
+    fn ack(&self, id: u64, result: serde_json::Value) {
+        self.send(&ServerFrame::Ack { id, result });
+    }
+
+    fn channel_error(&self, id: u64, e: &ChannelError) {
+        let message = match e {
+            ChannelError::Invalid(fields) => fields
+                .0
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        };
+        self.error(Some(id), e.code(), message);
+    }
+}
+
+/// Runs a connection until the client leaves, the server closes it, or shutdown.
+pub async fn run<S, R>(mut sink: S, mut stream: R, deps: GatewayDeps, initial_token: Option<String>)
+where
+    S: Sink<WsMessage> + Unpin,
+    R: Stream<Item = WsMessage> + Unpin,
+{
+    let conn = next_conn_id();
+    let (tx, mut outbox) = mpsc::channel::<Bytes>(deps.settings.outbox_capacity);
+    let closing = Arc::new(CloseSignal::default());
+    let mut session = Session {
+        conn,
+        sender: ConnSender::new(conn, tx, closing.clone()),
+        user: None,
+        subscriptions: HashSet::new(),
+    };
+    let mut welcome_error = None;
+    if let Some(token) = initial_token {
+        match authenticate(&deps, &token).await {
+            Ok(author) => session.user = Some(author),
+            Err(()) => welcome_error = Some(()),
+        }
+    }
+    session.send(&ServerFrame::Welcome {
+        v: PROTOCOL_VERSION,
+        user_id: session.user.as_ref().map(|u| u.id.0),
+        chat_tick_ms: deps.chat_tick_ms,
+    });
+    if welcome_error.is_some() {
+        session.error(
+            None,
+            "invalid_token",
+            "the access token is invalid or expired; continuing anonymously",
+        );
+    }
+
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + deps.settings.ping_every,
+        deps.settings.ping_every,
+    );
+    let mut last_seen = Instant::now();
+    // Token bucket for client frames.
+    let rate = f64::from(deps.settings.frames_per_sec.max(1));
+    let mut tokens = rate;
+    let mut refilled = Instant::now();
+
+    let close_reason: Option<(u16, String)> = loop {
+        tokio::select! {
+            biased;
+            reason = closing.wait() => break Some(reason),
+            Some(frame) = outbox.recv() => {
+                // A client that stops reading blocks this write; the hub notices its full
+                // outbox and asks to close, which must win over the stuck write.
+                tokio::select! {
+                    sent = sink.send(WsMessage::Text(frame)) => if sent.is_err() { break None },
+                    reason = closing.wait() => break Some(reason),
+                }
+            }
+            incoming = stream.next() => {
+                let Some(message) = incoming else { break None };
+                last_seen = Instant::now();
+                match message {
+                    WsMessage::Text(bytes) => {
+                        let now = Instant::now();
+                        tokens = (tokens + now.duration_since(refilled).as_secs_f64() * rate).min(rate);
+                        refilled = now;
+                        if tokens < 1.0 {
+                            break Some((close::RATE_LIMITED, "too many frames".into()));
+                        }
+                        tokens -= 1.0;
+                        if bytes.len() > deps.settings.max_frame_bytes {
+                            break Some((close::PROTOCOL, "frame too large".into()));
+                        }
+                        match serde_json::from_slice::<ClientFrame>(&bytes) {
+                            Ok(frame) => handle(&deps, &mut session, frame).await,
+                            Err(e) => session.error(None, "bad_frame", format!("unreadable frame: {e}")),
+                        }
+                    }
+                    WsMessage::Binary(_) => break Some((close::PROTOCOL, "binary frames are not part of the protocol".into())),
+                    WsMessage::Ping(payload) => {
+                        if sink.send(WsMessage::Pong(payload)).await.is_err() {
+                            break None;
+                        }
+                    }
+                    WsMessage::Pong(_) => {}
+                    WsMessage::Close(_) => break None,
+                }
+            }
+            _ = ping.tick() => {
+                if last_seen.elapsed() > deps.settings.ping_every * 2 {
+                    break Some((close::GOING_AWAY, "no answer to pings".into()));
+                }
+                if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+
+    for channel in session.subscriptions.drain() {
+        deps.realtime.unsubscribe(AccountId(channel), conn);
+    }
+    if let Some((code, reason)) = close_reason {
+        // Say why before closing, for clients that cannot read close reasons. A slow client
+        // gets a while to drain what is queued before this.
+        let goodbye = async {
+            let error = ServerFrame::Error {
+                id: None,
+                code: close_code_name(code).into(),
+                message: reason.clone(),
+            };
+            let _ = sink.send(WsMessage::Text(error.to_bytes())).await;
+            let _ = sink.send(WsMessage::Close(Some((code, reason)))).await;
+            let _ = sink.close().await;
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
+    } else {
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+    }
+}
+
+fn close_code_name(code: u16) -> &'static str {
+    match code {
+        close::SLOW_CONSUMER => "slow_consumer",
+        close::BANNED => "banned",
+        close::RATE_LIMITED => "rate_limited",
+        close::UNAUTHENTICATED => "unauthenticated",
+        close::PROTOCOL => "protocol_error",
+        _ => "going_away",
+    }
+}
+
+async fn authenticate(deps: &GatewayDeps, token: &str) -> Result<ChatAuthor, ()> {
+    let user = deps.accounts.authenticate(token).await.map_err(|_| ())?;
+    Ok(ChatAuthor {
+        id: user.account.id,
+        username: user.account.username.to_string(),
+        color: user.account.color,
+    })
+}
+
+async fn handle(deps: &GatewayDeps, session: &mut Session, frame: ClientFrame) {
+    let id = frame.id();
+    let realtime = &deps.realtime;
+    match frame {
+        ClientFrame::Ping { id } => session.send(&ServerFrame::Pong { id }),
+        ClientFrame::Auth { id, token } => match authenticate(deps, &token).await {
+            Ok(author) => {
+                if session.user.as_ref().is_some_and(|u| u.id != author.id) {
+                    // Switching accounts mid-connection would leave subscriptions with the old
+                    // identity; reconnect instead.
+                    session.error(
+                        Some(id),
+                        "forbidden",
+                        "already signed in as another user; reconnect",
+                    );
+                    return;
+                }
+                let user_id = author.id.0;
+                session.user = Some(author);
+                session.ack(id, serde_json::json!({ "user_id": user_id }));
+            }
+            Err(()) => session.error(
+                Some(id),
+                "invalid_token",
+                "the access token is invalid or expired",
+            ),
+        },
+        ClientFrame::Subscribe {
+            id,
+            channel,
+            chat_offset,
+        } => {
+            let account = match deps
+                .store
+                .account_by_username(&channel.to_ascii_lowercase())
+                .await
+            {
+                Ok(Some(a)) => a,
+                Ok(None) => return session.error(Some(id), "not_found", "no such channel"),
+                Err(e) => return session.error(Some(id), "unavailable", e.to_string()),
+            };
+            if session.subscriptions.contains(&account.id.0) {
+                return session.error(
+                    Some(id),
+                    "already_subscribed",
+                    "already subscribed to this channel",
+                );
+            }
+            let subscriber = Subscriber {
+                sender: session.sender.clone(),
+                user: session.user.as_ref().map(|u| u.id),
+            };
+            match realtime
+                .subscribe(account.id, subscriber, id, chat_offset)
+                .await
+            {
+                Ok(()) => {
+                    session.subscriptions.insert(account.id.0);
+                }
+                Err(e) => session.channel_error(id, &e),
+            }
+        }
+        ClientFrame::Unsubscribe { id, channel } => {
+            if session.subscriptions.remove(&channel) {
+                realtime.unsubscribe(AccountId(channel), session.conn);
+                session.ack(id, serde_json::Value::Null);
+            } else {
+                session.error(Some(id), "not_subscribed", "not subscribed to this channel");
+            }
+        }
+        ClientFrame::Chat { id, channel, text } => {
+            let Some(author) = session.user.clone() else {
+                return session.channel_error(id, &ChannelError::SignInRequired);
+            };
+            let text = match ChatText::parse(&text) {
+                Ok(t) => t,
+                Err(e) => return session.channel_error(id, &ChannelError::Invalid(e.into())),
+            };
+            match realtime.send_chat(AccountId(channel), author, text).await {
+                Ok(offset) => session.ack(id, serde_json::json!({ "offset": offset })),
+                Err(e) => session.channel_error(id, &e),
+            }
+        }
+        ClientFrame::DeleteChat {
+            id,
+            channel,
+            offset,
+        } => {
+            let Some(user) = session.user.as_ref().map(|u| u.id) else {
+                return session.channel_error(id, &ChannelError::SignInRequired);
+            };
+            match realtime.delete_chat(AccountId(channel), user, offset).await {
+                Ok(()) => session.ack(id, serde_json::Value::Null),
+                Err(e) => session.channel_error(id, &e),
+            }
+        }
+        ClientFrame::Vote {
+            id,
+            channel,
+            poll_id,
+            option,
+        } => {
+            let Some(user) = session.user.as_ref().map(|u| u.id) else {
+                return session.channel_error(id, &ChannelError::SignInRequired);
+            };
+            match realtime
+                .vote(AccountId(channel), user, poll_id, option)
+                .await
+            {
+                Ok(()) => session.ack(
+                    id,
+                    serde_json::json!({ "poll_id": poll_id, "option": option }),
+                ),
+                Err(e) => session.channel_error(id, &e),
+            }
+        }
+        ClientFrame::StageRequest { id, .. } | ClientFrame::StageRetract { id, .. } => {
+            session.error(Some(id), "unavailable", "stages are not available yet");
+        }
+    }
+    let _ = id;
+}
