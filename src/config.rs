@@ -12,6 +12,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::PaApiConfig;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -26,6 +28,13 @@ pub struct Config {
     pub media: MediaConfig,
     pub realtime: RealtimeConfig,
     pub log: LogConfig,
+    /// Stream health: the IVS event endpoint and where session metrics come from.
+    pub streams: StreamsConfig,
+    /// Product search for the "Amazon product" stream action (Amazon's Product Advertising API).
+    /// Absent: product search is off and `GET /api/products` answers 404 `catalog_disabled`.
+    pub catalog: Option<CatalogConfig>,
+    /// AWS resources used with `backend = "aws"`.
+    pub aws: AwsConfig,
 }
 
 impl Default for Config {
@@ -40,6 +49,9 @@ impl Default for Config {
             media: MediaConfig::default(),
             realtime: RealtimeConfig::default(),
             log: LogConfig::default(),
+            streams: StreamsConfig::default(),
+            catalog: None,
+            aws: AwsConfig::default(),
         }
     }
 }
@@ -260,6 +272,133 @@ impl Default for MultitrackConfig {
     }
 }
 
+/// Partner credentials for PA-API 5 and the marketplace to search. Each marketplace has its own
+/// host and signing region (Amazon's "Locale Reference"); the defaults are the US store's.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogConfig {
+    pub access_key: String,
+    /// Masked by `showrunner config`, never logged.
+    pub secret_key: String,
+    /// The Associates tracking id (`name-20`) that product links carry.
+    pub partner_tag: String,
+    /// `webservices.amazon.<tld>`.
+    pub host: String,
+    /// The SigV4 signing region of `host`, e.g. `us-east-1` or `eu-west-1`.
+    pub region: String,
+    /// `www.amazon.<tld>`.
+    pub marketplace: String,
+    /// Where requests go instead of `https://<host>` (a proxy, or a local fake in tests), as a
+    /// base URL like `http://127.0.0.1:4000`. Empty: `https://<host>`.
+    pub endpoint: String,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        let paapi = PaApiConfig::default();
+        Self {
+            access_key: paapi.access_key,
+            secret_key: paapi.secret_key,
+            partner_tag: paapi.partner_tag,
+            host: paapi.host,
+            region: paapi.region,
+            marketplace: paapi.marketplace,
+            endpoint: String::new(),
+        }
+    }
+}
+
+impl CatalogConfig {
+    /// The settings of the PA-API adapter (all but `endpoint`).
+    pub fn paapi(&self) -> PaApiConfig {
+        PaApiConfig {
+            access_key: self.access_key.clone(),
+            secret_key: self.secret_key.clone(),
+            partner_tag: self.partner_tag.clone(),
+            host: self.host.clone(),
+            region: self.region.clone(),
+            marketplace: self.marketplace.clone(),
+        }
+    }
+}
+
+/// Keeps the secret key out of logs.
+impl std::fmt::Debug for CatalogConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogConfig")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("partner_tag", &self.partner_tag)
+            .field("host", &self.host)
+            .field("region", &self.region)
+            .field("marketplace", &self.marketplace)
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+/// AWS settings for `backend = "aws"`. Credentials and endpoints are not configured here: they
+/// come from the SDK's default chain (environment, profile, instance or task role), and endpoints
+/// can be overridden the standard way (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AwsConfig {
+    /// The AWS region. Empty: the SDK's default chain (`AWS_REGION`, the profile, ...).
+    pub region: String,
+    /// The DynamoDB table that holds everything the store keeps (`showrunner aws init` creates
+    /// it).
+    pub dynamodb_table: String,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        Self {
+            region: String::new(),
+            dynamodb_table: "showrunner".into(),
+        }
+    }
+}
+
+/// Stream health.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamsConfig {
+    /// The shared secret EventBridge presents in the `x-stream-events-secret` header when it
+    /// delivers IVS events (and the stream simulator too). Empty: the stream-event endpoints are
+    /// off (503). Masked by `showrunner config`, never logged.
+    pub events_secret: String,
+    /// Where session metrics come from: `local` (what the stream simulator records) or
+    /// `cloudwatch` (IVS's own metrics; AWS credentials and region from the SDK's chain and
+    /// `aws.region`).
+    pub metrics: MetricsSource,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        Self {
+            events_secret: String::new(),
+            metrics: MetricsSource::Local,
+        }
+    }
+}
+
+/// Keeps the secret out of logs.
+impl std::fmt::Debug for StreamsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamsConfig")
+            .field("events_secret", &"<redacted>")
+            .field("metrics", &self.metrics)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsSource {
+    Local,
+    Cloudwatch,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -393,6 +532,47 @@ impl Config {
         {
             return invalid("mail.smtp.host", "must not be empty".into());
         }
+        if let Some(catalog) = &self.catalog {
+            for (key, value) in [
+                ("catalog.access_key", &catalog.access_key),
+                ("catalog.secret_key", &catalog.secret_key),
+                ("catalog.partner_tag", &catalog.partner_tag),
+                ("catalog.host", &catalog.host),
+                ("catalog.region", &catalog.region),
+                ("catalog.marketplace", &catalog.marketplace),
+            ] {
+                if value.trim().is_empty() {
+                    return invalid(key, "must not be empty when [catalog] is set".into());
+                }
+            }
+            let endpoint = catalog.endpoint.as_str();
+            if !endpoint.is_empty()
+                && !url::Url::parse(endpoint)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            {
+                return invalid(
+                    "catalog.endpoint",
+                    format!("`{endpoint}` is not a base URL like https://example.com"),
+                );
+            }
+        }
+        let table = self.aws.dynamodb_table.as_str();
+        if !(3..=255).contains(&table.len())
+            || !table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return invalid(
+                "aws.dynamodb_table",
+                format!("`{table}` is not a DynamoDB table name (3–255 of A-Z a-z 0-9 _ - .)"),
+            );
+        }
+        if !self.streams.events_secret.is_empty() && self.streams.events_secret.len() < 16 {
+            return invalid(
+                "streams.events_secret",
+                "must be at least 16 bytes long (or empty to turn stream events off)".into(),
+            );
+        }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return invalid(
                 "mail.from",
@@ -463,6 +643,39 @@ mod tests {
             assert!(err.contains("http.public_url"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_catalog_needs_its_credentials_and_a_usable_endpoint() {
+        let mut c = Config {
+            catalog: Some(CatalogConfig {
+                access_key: "AK".into(),
+                secret_key: "SK".into(),
+                partner_tag: "tag-20".into(),
+                ..CatalogConfig::default()
+            }),
+            ..Config::default()
+        };
+        c.validate().unwrap();
+        assert!(!format!("{c:?}").contains("\"SK\""));
+        c.catalog.as_mut().unwrap().endpoint = "127.0.0.1:4000".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("catalog.endpoint"), "{err}");
+        c.catalog.as_mut().unwrap().endpoint = "http://127.0.0.1:4000".into();
+        c.catalog.as_mut().unwrap().partner_tag = " ".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("catalog.partner_tag"), "{err}");
+    }
+
+    #[test]
+    fn the_dynamodb_table_name_is_checked() {
+        let mut c = Config::default();
+        assert_eq!(c.aws.dynamodb_table, "showrunner");
+        c.aws.dynamodb_table = "prod.showrunner-1".into();
+        c.validate().unwrap();
+        c.aws.dynamodb_table = "my table".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("aws.dynamodb_table"), "{err}");
     }
 
     #[test]

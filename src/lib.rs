@@ -8,15 +8,21 @@
 //! - [`auth`]: password hashing, access tokens and opaque secrets.
 //! - [`catalog`]: the product-search port (Amazon PA-API 5) behind the "Amazon product" action.
 //! - [`store`]: persistence ports and the embedded SQLite implementation.
+//! - [`aws`]: the AWS adapters (DynamoDB store); the only module that imports `aws-sdk-*`.
 //! - [`media`]: the video-service port (IVS channels, stream keys); local implementation.
 //! - [`assets`]: uploaded images: checking, re-encoding, storing.
 //! - [`mail`]: outgoing mail over SMTP, or into an outbox folder.
 //! - [`http`]: the axum API: router, error mapping, extractors, one module per resource.
+//! - [`simulator`]: `showrunner simulate`, a stand-in for an encoder and IVS that drives a
+//!   channel through a stream session against a running server.
+//! - [`streams`]: stream health: IVS events in, stream sessions and their metrics out (the
+//!   `Metrics` port; CloudWatch in `aws::cloudwatch`), and the live state they drive.
 
 pub mod accounts;
 pub mod actors;
 pub mod assets;
 pub mod auth;
+pub mod aws;
 pub mod catalog;
 pub mod config;
 pub mod domain;
@@ -24,6 +30,9 @@ pub mod gateway;
 pub mod http;
 pub mod mail;
 pub mod media;
+pub mod simulator;
+pub mod stages;
 pub mod startup;
 pub mod store;
+pub mod streams;
 pub mod telemetry;

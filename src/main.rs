@@ -5,7 +5,12 @@ use std::{net::SocketAddr, path::PathBuf};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use showrunner::{config::Config, startup::App, telemetry};
+use showrunner::{
+    config::Config,
+    simulator::{self, SimulatorOptions},
+    startup::App,
+    telemetry,
+};
 
 /// Showrunner: accounts, channels, chat, overlays, stages and the live directory of a
 /// live-streaming platform on Amazon IVS.
@@ -39,6 +44,43 @@ enum Command {
     Serve,
     /// Print the effective configuration as TOML (secrets masked) and exit.
     Config,
+    /// Drive a channel through a simulated IVS stream session against a running server: the
+    /// events EventBridge would deliver, plus noisy encoder metrics. Needs the server's
+    /// streams.events_secret (from the same configuration, or --secret).
+    Simulate(SimulateArgs),
+    /// AWS deployment tasks (for `backend = "aws"`).
+    #[command(subcommand)]
+    Aws(AwsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AwsCommand {
+    /// Create the DynamoDB table (with its indexes and TTL) unless it exists, and wait until it
+    /// is active. Safe to run again. Credentials, region and endpoint come from the AWS SDK's
+    /// usual environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
+    Init,
+}
+
+#[derive(Debug, clap::Args)]
+struct SimulateArgs {
+    /// The channel's username.
+    #[arg(long)]
+    channel: String,
+    /// From session start to stream end, e.g. 90s, 10m, 1h.
+    #[arg(long, default_value = "10m", value_parser = showrunner::simulator::parse_duration)]
+    duration: std::time::Duration,
+    /// Starve the stream this long after the start (for 20 s, or until the end).
+    #[arg(long, value_parser = showrunner::simulator::parse_duration)]
+    starve_at: Option<std::time::Duration>,
+    /// Time between metric samples.
+    #[arg(long, default_value = "5s", value_parser = showrunner::simulator::parse_duration)]
+    interval: std::time::Duration,
+    /// The server's base URL [default: http.public_url of the configuration].
+    #[arg(long, env = "SHOWRUNNER_SERVER")]
+    server: Option<String>,
+    /// The server's streams.events_secret [default: from the configuration].
+    #[arg(long, env = "SHOWRUNNER_STREAM_EVENTS_SECRET", hide_env_values = true)]
+    secret: Option<String>,
 }
 
 /// The flags, in the shape of the config tree, so they layer like any other source.
@@ -77,6 +119,28 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), overrides)?;
 
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Aws(AwsCommand::Init) => {
+            telemetry::init(&config.log);
+            for line in showrunner::aws::init(&config.aws).await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Simulate(args) => {
+            telemetry::init(&config.log);
+            let server = args.server.unwrap_or_else(|| config.public_url());
+            let secret = args.secret.unwrap_or(config.streams.events_secret);
+            let mut options = SimulatorOptions::new(&server, &secret, &args.channel);
+            options.duration = args.duration;
+            options.starve_at = args.starve_at;
+            options.interval = args.interval;
+            let session = simulator::run(options, shutdown_signal()).await?;
+            println!(
+                "Simulated session {} of {}: {} events, {} metric samples",
+                session.stream_id, args.channel, session.events_sent, session.samples_sent
+            );
+            Ok(())
+        }
         Command::Config => {
             let mut shown = config.clone();
             if !shown.accounts.jwt_secret.is_empty() {
@@ -86,6 +150,14 @@ async fn main() -> anyhow::Result<()> {
                 && !smtp.password.is_empty()
             {
                 smtp.password = "***".into();
+            }
+            if let Some(catalog) = shown.catalog.as_mut()
+                && !catalog.secret_key.is_empty()
+            {
+                catalog.secret_key = "***".into();
+            }
+            if !shown.streams.events_secret.is_empty() {
+                shown.streams.events_secret = "***".into();
             }
             print!(
                 "{}",

@@ -10,12 +10,19 @@ use crate::{
     actors::{Realtime, RealtimeSettings},
     assets::{AssetStore, LocalAssetStore},
     auth::{AccessTokens, Secret},
-    config::{Backend, Config},
+    aws::dynamodb::DynamoStore,
+    catalog::{DisabledCatalog, PaApiCatalog, ProductCatalog},
+    config::{Backend, Config, MetricsSource},
     gateway::{ConnectionSettings, GatewayDeps},
     http::{AppState, HttpMetrics},
     mail::{Mailer, OutboxMailer, SmtpMailer},
     media::{Media, local::LocalMedia},
+    stages::local::LocalStages,
     store::{Store, sqlite::SqliteStore},
+    streams::{
+        StreamHealth,
+        metrics::{LocalMetrics, Metrics},
+    },
 };
 
 /// The adapters behind every port.
@@ -26,11 +33,16 @@ pub struct Backends {
     pub assets: Arc<dyn AssetStore>,
     /// Set when assets are files this process serves itself.
     pub asset_dir: Option<std::path::PathBuf>,
+    /// PA-API when `catalog` is configured; otherwise every search answers `Disabled`.
+    pub catalog: Arc<dyn ProductCatalog>,
+    /// Stream-session metrics: CloudWatch when `streams.metrics = "cloudwatch"`, otherwise what
+    /// the stream simulator recorded in the store.
+    pub metrics: Arc<dyn Metrics>,
 }
 
 impl Backends {
     /// The only `match` on the backend: everything else sees the ports.
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+    pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
         let mailer: Arc<dyn Mailer> = match &config.mail.smtp {
             Some(smtp) => Arc::new(SmtpMailer::new(smtp, &config.mail.from).context("mail.smtp")?),
             None => Arc::new(
@@ -38,26 +50,58 @@ impl Backends {
                     .context("mail outbox")?,
             ),
         };
-        match config.backend {
-            Backend::Local => {
-                let store = SqliteStore::open(&config.data_dir.join("showrunner.db"))
-                    .with_context(|| {
-                        format!("opening the store in {}", config.data_dir.display())
-                    })?;
-                let asset_dir = config.data_dir.join("assets");
-                let assets = LocalAssetStore::new(asset_dir.clone(), config.public_url());
-                Ok(Self {
-                    store: Arc::new(store),
-                    media: Arc::new(LocalMedia::new(config.public_url())),
-                    mailer,
-                    assets: Arc::new(assets),
-                    asset_dir: Some(asset_dir),
-                })
+        let catalog: Arc<dyn ProductCatalog> = match &config.catalog {
+            Some(settings) => {
+                let mut paapi = PaApiCatalog::new(settings.paapi()).context("catalog")?;
+                if !settings.endpoint.is_empty() {
+                    let base = url::Url::parse(&settings.endpoint).context("catalog.endpoint")?;
+                    paapi = paapi.with_base_url(&base);
+                }
+                Arc::new(paapi)
             }
-            Backend::Aws => anyhow::bail!(
-                "configuration key `backend`: \"aws\" is not available in this build yet; use \"local\""
+            None => Arc::new(DisabledCatalog),
+        };
+        let store: Arc<dyn Store> = match config.backend {
+            Backend::Local => Arc::new(
+                SqliteStore::open(&config.data_dir.join("showrunner.db")).with_context(|| {
+                    format!("opening the store in {}", config.data_dir.display())
+                })?,
             ),
-        }
+            Backend::Aws => {
+                let sdk = crate::aws::sdk_config(&config.aws).await;
+                let store = DynamoStore::new(&sdk, &config.aws.dynamodb_table)
+                    .with_throttle_retention(Duration::from_secs(
+                        config.throttle.window_secs.saturating_mul(2),
+                    ));
+                store
+                    .check_table()
+                    .await
+                    .context("backend = \"aws\": the store's DynamoDB table")?;
+                tracing::warn!(
+                    table = %config.aws.dynamodb_table,
+                    "backend = \"aws\": the store is on DynamoDB, but media (IVS), assets (S3), \
+                     chat (IVS Chat) and stages (IVS Real-Time) still use their local adapters"
+                );
+                Arc::new(store)
+            }
+        };
+        let metrics: Arc<dyn Metrics> = match config.streams.metrics {
+            MetricsSource::Local => Arc::new(LocalMetrics::new(store.clone())),
+            MetricsSource::Cloudwatch => {
+                Arc::new(crate::aws::cloudwatch::CloudWatchMetrics::new(&config.aws))
+            }
+        };
+        let asset_dir = config.data_dir.join("assets");
+        let assets = LocalAssetStore::new(asset_dir.clone(), config.public_url());
+        Ok(Self {
+            store,
+            metrics,
+            media: Arc::new(LocalMedia::new(config.public_url())),
+            mailer,
+            assets: Arc::new(assets),
+            asset_dir: Some(asset_dir),
+            catalog,
+        })
     }
 }
 
@@ -106,15 +150,19 @@ impl App {
             .with_context(|| format!("binding http.listen {}", config.http.listen))?;
         // With port 0, links and URLs must name the port actually bound.
         config.http.listen = listener.local_addr()?;
-        let backends = Backends::from_config(&config)?;
+        let backends = Backends::from_config(&config).await?;
         let tokens =
             AccessTokens::new(&jwt_secret(&config)?, config.accounts.access_token_ttl_secs);
+        let jwt_secret = jwt_secret(&config)?;
         let realtime = Realtime::start(
             backends.store.clone(),
+            Arc::new(LocalStages::new(&jwt_secret)),
             RealtimeSettings {
                 idle_timeout: Duration::from_secs(config.realtime.idle_timeout_secs),
                 chat_history: config.realtime.chat_history,
                 chat_tick: Duration::from_millis(config.realtime.chat_tick_ms),
+                stage_host_grace: Duration::from_secs(config.realtime.stage_host_grace_secs),
+                ..RealtimeSettings::default()
             },
         )
         .await
@@ -137,7 +185,15 @@ impl App {
             },
             chat_tick_ms: config.realtime.chat_tick_ms,
         };
+        let streams = StreamHealth::new(
+            backends.store.clone(),
+            realtime.clone(),
+            backends.metrics,
+            &config.streams.events_secret,
+            &jwt_secret,
+        );
         let state = AppState {
+            streams,
             accounts,
             realtime,
             gateway,
@@ -145,6 +201,7 @@ impl App {
             metrics: Arc::new(HttpMetrics::default()),
             config: Arc::new(config),
             asset_dir: backends.asset_dir,
+            catalog: backends.catalog,
         };
         Ok(Self { listener, state })
     }

@@ -41,6 +41,8 @@ pub struct LoginOutcome {
 pub struct CurrentUser {
     pub account: Account,
     pub session: Uuid,
+    /// When the access token that proved it expires.
+    pub token_expires_at: chrono::DateTime<Utc>,
 }
 
 /// Stands in for a stored hash when the login names no account, so that "no such user" costs
@@ -272,6 +274,8 @@ impl Accounts {
         Ok(CurrentUser {
             account,
             session: claims.sid,
+            token_expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
+                .unwrap_or_else(Utc::now),
         })
     }
 

@@ -160,12 +160,9 @@ impl Hub {
     }
 
     /// Sends one already-serialised frame to every subscriber. Subscribers whose connection is
-    /// gone are dropped on the way.
+    /// gone, or who were just found too slow (and are being closed), are dropped on the way.
     pub fn broadcast(&self, frame: &Bytes) {
-        self.lock().retain(|_, s| {
-            s.sender.send(frame);
-            !s.sender.is_closed()
-        });
+        self.lock().retain(|_, s| s.sender.send(frame));
     }
 
     /// Sends a frame to every connection of one user.

@@ -13,6 +13,7 @@ pub mod channel;
 pub mod hub;
 pub mod poll;
 pub mod registry;
+pub mod stage;
 pub mod supervisor;
 
 use std::{sync::Arc, time::Duration};
@@ -27,11 +28,13 @@ use self::{
     channel::ChannelMsg,
     hub::{ConnId, Subscriber},
     registry::Registry,
+    stage::{StageError, StageJoin, StageMsg, StageResult},
     supervisor::{Supervisor, SupervisorArgs, SupervisorMsg},
 };
 use crate::{
     domain::{AccountId, ChatText, StreamAction},
     gateway::protocol::ActiveActionView,
+    stages::Stages,
     store::Store,
 };
 
@@ -44,6 +47,10 @@ pub struct RealtimeSettings {
     pub chat_history: usize,
     /// Chat messages arriving within one tick go out in one frame.
     pub chat_tick: Duration,
+    /// How long a stage survives its host's disconnection.
+    pub stage_host_grace: Duration,
+    /// A stage nobody publishes on ends after this long.
+    pub stage_idle: Duration,
 }
 
 impl Default for RealtimeSettings {
@@ -52,6 +59,8 @@ impl Default for RealtimeSettings {
             idle_timeout: Duration::from_secs(60),
             chat_history: 200,
             chat_tick: Duration::from_millis(25),
+            stage_host_grace: Duration::from_secs(180),
+            stage_idle: Duration::from_secs(300),
         }
     }
 }
@@ -59,7 +68,15 @@ impl Default for RealtimeSettings {
 /// What actors need from the rest of the service.
 pub struct RealtimeDeps {
     pub store: Arc<dyn Store>,
+    pub stages: Arc<dyn Stages>,
     pub settings: RealtimeSettings,
+}
+
+fn stage_unavailable(e: ChannelError) -> StageError {
+    match e {
+        ChannelError::NotFound => StageError::NoStage,
+        other => StageError::Unavailable(other.to_string()),
+    }
 }
 
 /// How long a caller waits for a channel actor's answer.
@@ -76,9 +93,17 @@ pub struct Realtime {
 impl Realtime {
     /// Starts the supervision tree and resumes every poll that was running when the process
     /// last stopped.
-    pub async fn start(store: Arc<dyn Store>, settings: RealtimeSettings) -> anyhow::Result<Self> {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        stages: Arc<dyn Stages>,
+        settings: RealtimeSettings,
+    ) -> anyhow::Result<Self> {
         let registry = Arc::new(Registry::default());
-        let deps = Arc::new(RealtimeDeps { store, settings });
+        let deps = Arc::new(RealtimeDeps {
+            store,
+            stages,
+            settings,
+        });
         let (supervisor, _) = Actor::spawn(
             None,
             Supervisor,
@@ -96,6 +121,14 @@ impl Realtime {
         for poll in realtime.deps.store.open_polls().await? {
             if let Err(e) = realtime.actor(poll.channel).await {
                 tracing::error!(poll = %poll.id, channel = %poll.channel, error = %e, "could not resume a poll");
+            }
+        }
+        // Stages resume too, so their host-grace and idle timers keep running.
+        for account in realtime.deps.store.live_channels(100_000).await? {
+            if account.stage_since.is_some()
+                && let Err(e) = realtime.actor(account.id).await
+            {
+                tracing::error!(channel = %account.id, error = %e, "could not resume a stage");
             }
         }
         Ok(realtime)
@@ -142,10 +175,20 @@ impl Realtime {
         channel: AccountId,
         make: impl Fn(RpcReplyPort<T>) -> ChannelMsg,
     ) -> ChannelResult<T> {
-        for _ in 0..2 {
+        self.ask_noting_retry(channel, make).await.map(|(v, _)| v)
+    }
+
+    /// As [`Self::ask`], also telling whether the first attempt's answer was lost (so the
+    /// request may have taken effect before the one that answered).
+    async fn ask_noting_retry<T: Send + 'static>(
+        &self,
+        channel: AccountId,
+        make: impl Fn(RpcReplyPort<T>) -> ChannelMsg,
+    ) -> ChannelResult<(T, bool)> {
+        for attempt in 0..2 {
             let actor = self.actor(channel).await?;
             match actor.call(&make, Some(CALL_TIMEOUT)).await {
-                Ok(CallResult::Success(v)) => return Ok(v),
+                Ok(CallResult::Success(v)) => return Ok((v, attempt > 0)),
                 Ok(CallResult::Timeout) => {
                     return Err(ChannelError::Unavailable("channel busy".into()));
                 }
@@ -182,8 +225,8 @@ impl Realtime {
 
     pub fn unsubscribe(&self, channel: AccountId, conn: ConnId) {
         if let Some(entry) = self.registry.get(channel) {
-            entry.hub.remove(conn);
-            self.tell(&entry.actor, ChannelMsg::Unsubscribe { conn });
+            let user = entry.hub.remove(conn).and_then(|s| s.user);
+            self.tell(&entry.actor, ChannelMsg::Unsubscribe { conn, user });
         }
     }
 
@@ -276,6 +319,24 @@ impl Realtime {
     pub async fn state(&self, channel: AccountId) -> ChannelResult<ChannelState> {
         self.ask(channel, |reply| ChannelMsg::GetState { reply })
             .await
+    }
+
+    /// Creates the channel's stage if needed (owner only) and returns the host's publish token.
+    pub async fn start_stage(&self, channel: AccountId, by: AccountId) -> StageResult<StageJoin> {
+        self.ask(channel, |reply| ChannelMsg::StartStage { by, reply })
+            .await
+            .map_err(stage_unavailable)?
+    }
+
+    /// Sends a request to the channel's stage actor.
+    pub async fn stage<T: Send + 'static>(
+        &self,
+        channel: AccountId,
+        make: impl Fn(RpcReplyPort<StageResult<T>>) -> StageMsg,
+    ) -> StageResult<T> {
+        self.ask(channel, |reply| ChannelMsg::ForStage(make(reply)))
+            .await
+            .map_err(stage_unavailable)?
     }
 
     /// Makes the channel actor fail, to exercise recovery in tests.

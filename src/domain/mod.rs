@@ -9,6 +9,7 @@ mod account;
 mod action;
 mod chat;
 mod profile;
+pub mod stream;
 
 pub use account::{AccountId, Email, LoginName, Password, Username};
 pub use action::{

@@ -17,6 +17,7 @@ use crate::{
     actors::{
         ChannelError, ChatAuthor, Realtime,
         hub::{CloseSignal, ConnId, ConnSender, Subscriber, close, next_conn_id},
+        stage::StageMsg,
     },
     domain::{AccountId, ChatText},
     store::Store,
@@ -24,6 +25,11 @@ use crate::{
 
 /// How long a closing connection may take to deliver its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// Queued frames are written to the socket together up to about this many bytes: buffered,
+/// then flushed once. (The websocket library keeps its write buffer at the largest size it
+/// ever held, so a batch bound also bounds that per-connection memory.)
+const MAX_BATCH_BYTES: usize = 16 * 1024;
 
 /// A websocket message, independent of the websocket library.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +79,9 @@ struct Session {
     conn: ConnId,
     sender: ConnSender,
     user: Option<ChatAuthor>,
+    /// When the signed-in identity's access token expires; an `auth` frame with a fresh token
+    /// pushes it back, otherwise the connection closes with [`close::UNAUTHENTICATED`].
+    auth_expires: Option<Instant>,
     subscriptions: HashSet<Uuid>,
 }
 
@@ -120,12 +129,16 @@ where
         conn,
         sender: ConnSender::new(conn, tx, closing.clone()),
         user: None,
+        auth_expires: None,
         subscriptions: HashSet::new(),
     };
     let mut welcome_error = None;
     if let Some(token) = initial_token {
         match authenticate(&deps, &token).await {
-            Ok(author) => session.user = Some(author),
+            Ok((author, expires)) => {
+                session.user = Some(author);
+                session.auth_expires = Some(expires);
+            }
             Err(()) => welcome_error = Some(()),
         }
     }
@@ -152,15 +165,33 @@ where
     let mut tokens = rate;
     let mut refilled = Instant::now();
 
+    // One timer for the token's expiry, moved when an `auth` frame renews it: building a new
+    // timer on every turn of the loop would register and cancel a timer entry per frame.
+    let mut expiry_armed = session.auth_expires;
+    let expiry = tokio::time::sleep_until(expiry_armed.unwrap_or_else(Instant::now));
+    tokio::pin!(expiry);
+
     let close_reason: Option<(u16, String)> = loop {
         tokio::select! {
             biased;
             reason = closing.wait() => break Some(reason),
             Some(frame) = outbox.recv() => {
+                // Frames that queued up while this connection waited for its turn go out in
+                // the same write: one syscall for the batch instead of one per frame.
+                let write = async {
+                    let mut batched = frame.len();
+                    sink.feed(WsMessage::Text(frame)).await?;
+                    while batched < MAX_BATCH_BYTES {
+                        let Ok(frame) = outbox.try_recv() else { break };
+                        batched += frame.len();
+                        sink.feed(WsMessage::Text(frame)).await?;
+                    }
+                    sink.flush().await
+                };
                 // A client that stops reading blocks this write; the hub notices its full
                 // outbox and asks to close, which must win over the stuck write.
                 tokio::select! {
-                    sent = sink.send(WsMessage::Text(frame)) => if sent.is_err() { break None },
+                    sent = write => if sent.is_err() { break None },
                     reason = closing.wait() => break Some(reason),
                 }
             }
@@ -180,7 +211,15 @@ where
                             break Some((close::PROTOCOL, "frame too large".into()));
                         }
                         match serde_json::from_slice::<ClientFrame>(&bytes) {
-                            Ok(frame) => handle(&deps, &mut session, frame).await,
+                            Ok(frame) => {
+                                handle(&deps, &mut session, frame).await;
+                                if session.auth_expires != expiry_armed {
+                                    expiry_armed = session.auth_expires;
+                                    if let Some(at) = expiry_armed {
+                                        expiry.as_mut().reset(at);
+                                    }
+                                }
+                            }
                             Err(e) => session.error(None, "bad_frame", format!("unreadable frame: {e}")),
                         }
                     }
@@ -193,6 +232,9 @@ where
                     WsMessage::Pong(_) => {}
                     WsMessage::Close(_) => break None,
                 }
+            }
+            () = &mut expiry, if expiry_armed.is_some() => {
+                break Some((close::UNAUTHENTICATED, "access token expired; reconnect with a fresh one".into()));
             }
             _ = ping.tick() => {
                 if last_seen.elapsed() > deps.settings.ping_every * 2 {
@@ -238,13 +280,17 @@ fn close_code_name(code: u16) -> &'static str {
     }
 }
 
-async fn authenticate(deps: &GatewayDeps, token: &str) -> Result<ChatAuthor, ()> {
+async fn authenticate(deps: &GatewayDeps, token: &str) -> Result<(ChatAuthor, Instant), ()> {
     let user = deps.accounts.authenticate(token).await.map_err(|_| ())?;
-    Ok(ChatAuthor {
+    let left = (user.token_expires_at - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    let author = ChatAuthor {
         id: user.account.id,
         username: user.account.username.to_string(),
         color: user.account.color,
-    })
+    };
+    Ok((author, Instant::now() + left))
 }
 
 async fn handle(deps: &GatewayDeps, session: &mut Session, frame: ClientFrame) {
@@ -253,7 +299,7 @@ async fn handle(deps: &GatewayDeps, session: &mut Session, frame: ClientFrame) {
     match frame {
         ClientFrame::Ping { id } => session.send(&ServerFrame::Pong { id }),
         ClientFrame::Auth { id, token } => match authenticate(deps, &token).await {
-            Ok(author) => {
+            Ok((author, expires)) => {
                 if session.user.as_ref().is_some_and(|u| u.id != author.id) {
                     // Switching accounts mid-connection would leave subscriptions with the old
                     // identity; reconnect instead.
@@ -266,6 +312,7 @@ async fn handle(deps: &GatewayDeps, session: &mut Session, frame: ClientFrame) {
                 }
                 let user_id = author.id.0;
                 session.user = Some(author);
+                session.auth_expires = Some(expires);
                 session.ack(id, serde_json::json!({ "user_id": user_id }));
             }
             Err(()) => session.error(
@@ -363,8 +410,36 @@ async fn handle(deps: &GatewayDeps, session: &mut Session, frame: ClientFrame) {
                 Err(e) => session.channel_error(id, &e),
             }
         }
-        ClientFrame::StageRequest { id, .. } | ClientFrame::StageRetract { id, .. } => {
-            session.error(Some(id), "unavailable", "stages are not available yet");
+        ClientFrame::StageRequest { id, channel } => {
+            let Some(author) = session.user.clone() else {
+                return session.channel_error(id, &ChannelError::SignInRequired);
+            };
+            let outcome = realtime
+                .stage(AccountId(channel), |reply| StageMsg::Request {
+                    user: author.id,
+                    username: author.username.clone(),
+                    reply,
+                })
+                .await;
+            match outcome {
+                Ok(position) => session.ack(id, serde_json::json!({ "position": position })),
+                Err(e) => session.error(Some(id), e.code(), e.to_string()),
+            }
+        }
+        ClientFrame::StageRetract { id, channel } => {
+            let Some(user) = session.user.as_ref().map(|u| u.id) else {
+                return session.channel_error(id, &ChannelError::SignInRequired);
+            };
+            match realtime
+                .stage(AccountId(channel), |reply| StageMsg::Retract {
+                    user,
+                    reply,
+                })
+                .await
+            {
+                Ok(()) => session.ack(id, serde_json::Value::Null),
+                Err(e) => session.error(Some(id), e.code(), e.to_string()),
+            }
         }
     }
     let _ = id;

@@ -21,6 +21,12 @@ pub use connection::{ConnectionSettings, GatewayDeps, WsMessage};
 
 use crate::http::AppState;
 
+/// tungstenite zero-fills its whole read buffer before every read of the socket: axum's
+/// 128 KiB default made every connection touch 128 KiB of memory at its first read (idle
+/// connections included) and cost a 128 KiB memset per client frame. Client frames are small
+/// (a vote is ~150 bytes); a larger one still arrives whole, over several reads.
+const READ_BUFFER_BYTES: usize = 1024;
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ConnectParams {
     /// An access token, to connect signed in (or send an `auth` frame later).
@@ -37,7 +43,10 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let deps = state.gateway.clone();
-    ws.max_message_size(deps.settings.max_frame_bytes)
+    // The loop refuses frames over `max_frame_bytes` with a close code; axum's own limit, which
+    // would just drop the connection, sits well above it.
+    ws.max_message_size(deps.settings.max_frame_bytes * 4)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| serve(socket, deps, params.access_token))
 }
 

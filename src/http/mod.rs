@@ -11,6 +11,10 @@ mod live;
 mod me;
 mod moderation;
 mod observe;
+mod presets;
+mod products;
+mod stage;
+mod streams;
 mod system;
 mod views;
 mod web;
@@ -51,6 +55,10 @@ pub struct AppState {
     pub asset_dir: Option<std::path::PathBuf>,
     pub realtime: crate::actors::Realtime,
     pub gateway: crate::gateway::GatewayDeps,
+    /// Product search for the "Amazon product" action (may be the disabled stand-in).
+    pub catalog: Arc<dyn crate::catalog::ProductCatalog>,
+    /// Stream health: IVS event ingest, stream sessions and their metrics.
+    pub streams: crate::streams::StreamHealth,
 }
 
 #[derive(OpenApi)]
@@ -66,7 +74,9 @@ pub struct AppState {
         (name = "channels", description = "Channel pages, follows and the live directory"),
         (name = "live", description = "Live state, stream actions, polls and chat over HTTP"),
         (name = "moderation", description = "Bans, timeouts, moderators, chat settings"),
+        (name = "stage", description = "Real-time stages: up to 12 publishers, invites, join requests"),
         (name = "realtime", description = "The websocket gateway (protocol in docs/protocol.md)"),
+        (name = "stream health", description = "IVS stream events in; your stream sessions, their events and metrics out"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -94,9 +104,13 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::routes())
         .merge(me::routes())
+        .merge(presets::routes())
+        .merge(products::routes())
         .merge(channels::routes())
         .merge(live::routes())
         .merge(moderation::routes())
+        .merge(stage::routes())
+        .merge(streams::routes())
         .merge(system::routes())
         .routes(utoipa_axum::routes!(crate::gateway::upgrade))
 }

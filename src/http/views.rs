@@ -23,6 +23,8 @@ pub struct ChannelSummary {
     pub banner_url: Option<String>,
     pub is_live: bool,
     pub live_since: Option<DateTime<Utc>>,
+    /// Whether a real-time stage is live on the channel.
+    pub has_stage: bool,
 }
 
 impl ChannelSummary {
@@ -39,6 +41,7 @@ impl ChannelSummary {
             banner_url: account.banner.as_deref().map(|k| accounts.asset_url(k)),
             is_live: account.live_since.is_some(),
             live_since: account.live_since,
+            has_stage: account.stage_since.is_some(),
         }
     }
 }

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::stream::{IngestConfiguration, MetricSample, StreamEvent};
 use crate::domain::{AccountId, Avatar, AvatarPreset, ChatSettings, Color, Email, Username};
 
 /// Failures of a store call. Conflicts and absences are answers, not faults.
@@ -172,7 +173,8 @@ pub trait AccountStore: Send + Sync {
     /// Deletes the account, its channel, its follows in both directions, its sessions and its
     /// mailed tokens, and everything of the realtime stores that names it (restrictions and
     /// moderator roles in both directions, its chat history, polls and votes, presets, its
-    /// channel's snapshots), in one step. `NotFound` if there was no such account.
+    /// channel's snapshots), and its channel's stream sessions with their events, metric samples
+    /// and cached metrics, in one step. `NotFound` if there was no such account.
     async fn delete_account(&self, id: AccountId) -> StoreResult<()>;
     /// The directory: live channels (most recently started first), at most `limit`, followed by
     /// channels that are not live but have a stage (most recent stage first), at most `limit`
@@ -194,6 +196,12 @@ pub trait FollowStore: Send + Sync {
     /// Idempotent. Returns whether a follow was removed.
     async fn unfollow(&self, follower: AccountId, followed: AccountId) -> StoreResult<bool>;
     async fn is_following(&self, follower: AccountId, followed: AccountId) -> StoreResult<bool>;
+    /// When `follower` started following `followed`, if they do.
+    async fn follow_since(
+        &self,
+        follower: AccountId,
+        followed: AccountId,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
     /// Live channels first (most recently started first), then offline ones (most recently
     /// followed first), at most `limit`.
     async fn following(&self, follower: AccountId, limit: usize) -> StoreResult<Vec<Followed>>;
@@ -416,6 +424,141 @@ pub trait SnapshotStore: Send + Sync {
     async fn delete_snapshot(&self, key: &str) -> StoreResult<()>;
 }
 
+/// A stream session of a channel (one IVS broadcast, `st-…`), as its events describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSession {
+    pub channel: AccountId,
+    /// IVS's stream id, new for every broadcast.
+    pub stream_id: String,
+    /// Its "Session Created", or its earliest event until that arrives.
+    pub started_at: DateTime<Utc>,
+    /// When the stream last started, while it is live; `None` otherwise.
+    pub live_since: Option<DateTime<Utc>>,
+    /// `None` while nothing says it is over.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// False while starving (the last health event is "Starvation Start").
+    pub healthy: bool,
+    /// True once a limit was breached.
+    pub has_error: bool,
+    /// The encoder settings, once known.
+    pub ingest_configuration: Option<IngestConfiguration>,
+}
+
+/// A place in a channel's newest-first session list: pages continue after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPosition {
+    pub started_at: DateTime<Utc>,
+    pub stream_id: String,
+}
+
+impl StreamSession {
+    pub fn position(&self) -> SessionPosition {
+        SessionPosition {
+            started_at: self.started_at,
+            stream_id: self.stream_id.clone(),
+        }
+    }
+}
+
+/// What recording a stream event did.
+#[derive(Debug, Clone, PartialEq)]
+// One is returned per delivered event and none is kept, so the size of `Stored` costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum EventOutcome {
+    /// Stored; the session as it now is.
+    Stored(StreamSession),
+    /// An event with this id was stored before; nothing changed.
+    Duplicate,
+    /// The event named no stream and no session of the channel had started by its time;
+    /// nothing was stored.
+    NoSession,
+}
+
+/// Stream sessions of channels: their IVS events, encoder settings, locally recorded metric
+/// samples, and metrics cached for sessions that are over.
+///
+/// A session's state is derived from all of its events in their own time order
+/// ([`SessionFacts::from_events`](crate::domain::stream::SessionFacts::from_events)), never
+/// from the order they arrived in. A channel streams one session at a time, so a session that
+/// a later-starting session of the same channel follows is over: it is not live, and it ended
+/// when the next one started unless its own events say when. Sessions of one channel are
+/// ordered by `started_at`, then by stream id.
+#[async_trait]
+pub trait StreamStore: Send + Sync {
+    /// The account whose channel has this media ARN (exact match).
+    async fn account_by_channel_arn(&self, arn: &str) -> StoreResult<Option<Account>>;
+    /// Records an event of the channel, idempotently by `event.id`: an id stored before (for
+    /// any channel) is a `Duplicate` and changes nothing. With a `stream_id` the event belongs to
+    /// that session, which is created by its first event; without one, to the channel's latest
+    /// session that started at or before `event.at` (`NoSession` if there is none). Storing the
+    /// event and updating its session is one step. `NotFound` if the channel does not exist.
+    async fn record_stream_event(
+        &self,
+        channel: AccountId,
+        stream_id: Option<&str>,
+        event: &StreamEvent,
+    ) -> StoreResult<EventOutcome>;
+    /// The channel's sessions, newest first, strictly after `after` in that order, at most
+    /// `limit`.
+    async fn stream_sessions(
+        &self,
+        channel: AccountId,
+        after: Option<&SessionPosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<StreamSession>>;
+    /// One session of the channel; another channel's stream id is `None`.
+    async fn stream_session(
+        &self,
+        channel: AccountId,
+        stream_id: &str,
+    ) -> StoreResult<Option<StreamSession>>;
+    /// The session's events, in their time order ([`StreamEvent::chronological`]).
+    async fn stream_events(
+        &self,
+        channel: AccountId,
+        stream_id: &str,
+    ) -> StoreResult<Vec<StreamEvent>>;
+    /// Sets (or replaces) the session's encoder settings. `NotFound` without such a session.
+    async fn set_ingest_configuration(
+        &self,
+        channel: AccountId,
+        stream_id: &str,
+        configuration: &IngestConfiguration,
+    ) -> StoreResult<()>;
+    /// Keeps metric samples of the session; a sample at an instant already kept replaces it.
+    /// `NotFound` without such a session.
+    async fn put_metric_samples(
+        &self,
+        channel: AccountId,
+        stream_id: &str,
+        samples: &[MetricSample],
+    ) -> StoreResult<()>;
+    /// The session's samples with `from <= at < to`, oldest first.
+    async fn metric_samples(
+        &self,
+        channel: AccountId,
+        stream_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<MetricSample>>;
+    /// The metrics cached for the session under `key`; `None` if none are, or under another key.
+    async fn cached_metrics(
+        &self,
+        channel: AccountId,
+        stream_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<serde_json::Value>>;
+    /// Caches metrics of the session under `key`, replacing whatever was cached for it under
+    /// any key. `NotFound` without such a session.
+    async fn put_cached_metrics(
+        &self,
+        channel: AccountId,
+        stream_id: &str,
+        key: &str,
+        metrics: &serde_json::Value,
+    ) -> StoreResult<()>;
+}
+
 /// Everything the service persists.
 #[async_trait]
 pub trait Store:
@@ -429,6 +572,7 @@ pub trait Store:
     + PollStore
     + PresetStore
     + SnapshotStore
+    + StreamStore
 {
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

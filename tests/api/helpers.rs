@@ -153,19 +153,14 @@ impl TestApp {
 
     /// Registers and logs in (auto verification mode).
     pub async fn user(&self, username: &str) -> User {
-        let email = format!("{}@example.com", username.to_lowercase());
-        let response = self.register_raw(username, &email, PASSWORD).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::CREATED,
-            "{}",
-            response.text().await.unwrap()
-        );
-        let session = self.login_ok(username, PASSWORD).await;
-        User {
-            token: session["access_token"].as_str().unwrap().into(),
-            refresh: session["refresh_token"].as_str().unwrap().into(),
-        }
+        user_at(&self.client, &self.base, username).await
+    }
+
+    /// Registers and logs in `{prefix}{i}` for `i` in `0..count`, [`USERS_AT_ONCE`] at a time
+    /// (password hashing dominates; more at once only queues on the blocking pool). Mind the
+    /// login throttle: raise `throttle.logins_per_ip` for more than 100.
+    pub async fn users(&self, prefix: &str, count: usize) -> Vec<User> {
+        users_at(&self.client, &self.base, prefix, count).await
     }
 
     pub async fn login_ok(&self, login: &str, password: &str) -> Value {
@@ -236,4 +231,125 @@ pub fn error_fields(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// How many registrations [`TestApp::users`] runs at once.
+pub const USERS_AT_ONCE: usize = 16;
+
+/// Registers `username` at the server at `base` and logs in.
+async fn user_at(client: &reqwest::Client, base: &str, username: &str) -> User {
+    let email = format!("{}@example.com", username.to_lowercase());
+    let response = client
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({"username": username, "email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let response = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"login": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+    let session: Value = response.json().await.unwrap();
+    User {
+        token: session["access_token"].as_str().unwrap().into(),
+        refresh: session["refresh_token"].as_str().unwrap().into(),
+    }
+}
+
+async fn users_at(client: &reqwest::Client, base: &str, prefix: &str, count: usize) -> Vec<User> {
+    use futures::StreamExt;
+    futures::stream::iter((0..count).map(|i| {
+        let name = format!("{prefix}{i}");
+        async move { user_at(client, base, &name).await }
+    }))
+    .buffered(USERS_AT_ONCE)
+    .collect()
+    .await
+}
+
+/// The real `showrunner` binary serving a data dir on a free loopback port, for tests that
+/// kill the process. Killed when dropped.
+pub struct ServerProcess {
+    pub base: String,
+    pub client: reqwest::Client,
+    child: tokio::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts `showrunner serve` on `data_dir` and waits until it answers `/healthz`.
+    pub async fn start(data_dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_showrunner"));
+        command
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if std::env::var_os("TEST_LOG").is_none() {
+            command.stderr(std::process::Stdio::null());
+        }
+        // Only the flags configure it, whatever the environment of the test run says.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("SHOWRUNNER") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command.spawn().expect("the showrunner binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+                && r.status() == StatusCode::OK
+            {
+                break;
+            }
+            if let Some(status) = child.try_wait().expect("child status") {
+                panic!("showrunner exited before serving: {status}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "showrunner did not answer /healthz within 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Self {
+            base,
+            client,
+            child,
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush; whatever was not durable is gone.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("the child can be killed");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn user(&self, username: &str) -> User {
+        user_at(&self.client, &self.base, username).await
+    }
+
+    pub async fn users(&self, prefix: &str, count: usize) -> Vec<User> {
+        users_at(&self.client, &self.base, prefix, count).await
+    }
 }

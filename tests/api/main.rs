@@ -2,13 +2,22 @@
 //! fresh data dir and talks to it over real HTTP.
 
 mod auth;
+mod aws_mode;
 mod channels;
 mod helpers;
+mod presets;
+mod products;
 mod profile;
 mod realtime_chat;
+mod realtime_polls;
+mod realtime_stage;
+mod recovery;
+mod stream_health;
 mod system;
 mod uploads;
 mod ws;
 
+#[path = "../support/moto.rs"]
+mod moto;
 #[path = "../support/smtp.rs"]
 mod smtp;

@@ -1,3 +1,5 @@
+use std::sync::atomic::Ordering::SeqCst;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -397,25 +399,48 @@ async fn a_slow_consumer_is_disconnected_with_its_code_while_others_get_everythi
 
     let mut fast = WsClient::connect(&app, None).await;
     fast.subscribe("slowowner").await;
+    // Wait until the server counts both viewers.
+    while fast.next_event("presence").await["viewers"] != 2 {}
 
-    // Enough to fill the kernel's socket buffers (up to 4 MiB on loopback) and then the outbox.
-    let text = "x".repeat(490);
-    let (senders, per_sender) = (16, 600);
-    let total = senders * per_sender;
+    // The fast viewer reads everything; when presence drops to 1 the slow one has been cut off.
+    let slow_gone = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let senders_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (gone, sent_by_all, done) = (slow_gone.clone(), sent.clone(), senders_done.clone());
     let reader = tokio::spawn(async move {
-        let lines = fast.chat_lines(total).await;
-        lines.len()
+        let mut received = 0;
+        loop {
+            // Wake up now and then to see whether the senders are done.
+            let next = tokio::time::timeout(std::time::Duration::from_millis(200), fast.next_any());
+            if let Ok(frame) = next.await {
+                match frame["type"].as_str() {
+                    Some("chat") => received += frame["messages"].as_array().unwrap().len(),
+                    Some("presence") if frame["viewers"] == 1 => gone.store(true, SeqCst),
+                    _ => {}
+                }
+            }
+            if done.load(SeqCst) && received == sent_by_all.load(SeqCst) {
+                return received;
+            }
+        }
     });
+    // Enough to fill the kernel's socket buffers (up to 4 MiB on loopback) and then the outbox;
+    // the senders stop as soon as the server has cut the slow viewer off.
+    let text = "x".repeat(490);
     let mut tasks = Vec::new();
-    for _ in 0..senders {
+    for _ in 0..16 {
         let (client, url, token, text) = (
             app.client.clone(),
             app.url("/api/channels/slowowner/chat"),
             owner.token.clone(),
             text.clone(),
         );
+        let (gone, sent) = (slow_gone.clone(), sent.clone());
         tasks.push(tokio::spawn(async move {
-            for _ in 0..per_sender {
+            for _ in 0..2000 {
+                if gone.load(SeqCst) {
+                    break;
+                }
                 let r = client
                     .post(&url)
                     .bearer_auth(&token)
@@ -424,15 +449,22 @@ async fn a_slow_consumer_is_disconnected_with_its_code_while_others_get_everythi
                     .await
                     .unwrap();
                 assert_eq!(r.status(), StatusCode::CREATED);
+                sent.fetch_add(1, SeqCst);
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
+    senders_done.store(true, SeqCst);
+    assert!(slow_gone.load(SeqCst), "the slow viewer was cut off");
+    let received = tokio::time::timeout(std::time::Duration::from_secs(30), reader)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        reader.await.unwrap(),
-        total,
+        received,
+        sent.load(SeqCst),
         "the fast viewer got every message"
     );
 

@@ -62,6 +62,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/me/username"),
     ("put", "/api/me/password"),
     ("post", "/api/me/stream-key/reset"),
+    ("get", "/api/me/presets"),
+    ("put", "/api/me/presets/{preset}"),
+    ("delete", "/api/me/presets/{preset}"),
+    ("get", "/api/products"),
     ("get", "/api/me/following"),
     ("put", "/api/me/following/{username}"),
     ("delete", "/api/me/following/{username}"),
@@ -84,6 +88,33 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/channels/{username}/moderators"),
     ("put", "/api/channels/{username}/moderators/{target}"),
     ("delete", "/api/channels/{username}/moderators/{target}"),
+    ("get", "/api/channels/{username}/stage"),
+    ("post", "/api/channels/{username}/stage"),
+    ("delete", "/api/channels/{username}/stage"),
+    ("post", "/api/channels/{username}/stage/invite"),
+    ("delete", "/api/channels/{username}/stage/invite"),
+    ("post", "/api/channels/{username}/stage/join"),
+    ("post", "/api/channels/{username}/stage/spectate"),
+    ("get", "/api/channels/{username}/stage/requests"),
+    ("post", "/api/channels/{username}/stage/requests"),
+    ("delete", "/api/channels/{username}/stage/requests/me"),
+    (
+        "post",
+        "/api/channels/{username}/stage/requests/{target}/accept",
+    ),
+    (
+        "post",
+        "/api/channels/{username}/stage/requests/{target}/reject",
+    ),
+    (
+        "delete",
+        "/api/channels/{username}/stage/participants/{target}",
+    ),
+    ("post", "/api/stream-events"),
+    ("get", "/api/stream-events/channels/{username}"),
+    ("post", "/api/stream-events/local-metrics"),
+    ("get", "/api/me/stream-sessions"),
+    ("get", "/api/me/stream-sessions/{stream_id}"),
     ("get", "/ws"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -123,7 +154,8 @@ async fn openapi_document_is_valid_3_1_and_lists_every_route() {
             .replace("{username}", "someone")
             .replace("{target}", "other")
             .replace("{poll_id}", "00000000-0000-0000-0000-000000000000")
-            .replace("{offset}", "1");
+            .replace("{offset}", "1")
+            .replace("{preset}", "00000000-0000-0000-0000-000000000000");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let status = app
             .client

@@ -1,6 +1,9 @@
 //! A websocket client for tests: numbered requests, buffered events, bounded waits.
 
-use std::{collections::VecDeque, time::Duration};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -26,7 +29,12 @@ pub enum Ended {
 
 impl WsClient {
     pub async fn connect(app: &TestApp, token: Option<&str>) -> Self {
-        let base = app.base.replace("http://", "ws://");
+        Self::connect_to(&app.base, token).await
+    }
+
+    /// Connects to a server at `base` (`http://host:port`), e.g. one running as a child process.
+    pub async fn connect_to(base: &str, token: Option<&str>) -> Self {
+        let base = base.replace("http://", "ws://");
         let url = match token {
             Some(t) => format!("{base}/ws?access_token={t}"),
             None => format!("{base}/ws"),
@@ -114,6 +122,40 @@ impl WsClient {
                 return f;
             }
             self.buffered.push_back(f);
+        }
+    }
+
+    /// Every frame up to and including the next one of `kind`, each with the moment it was read
+    /// (frames already buffered by `request` count as read now). For measuring frame spacing.
+    pub async fn frames_until(&mut self, kind: &str) -> Vec<(Instant, Value)> {
+        let mut frames: Vec<(Instant, Value)> = self
+            .buffered
+            .drain(..)
+            .map(|f| (Instant::now(), f))
+            .collect();
+        if let Some(end) = frames.iter().position(|(_, f)| f["type"] == kind) {
+            self.buffered
+                .extend(frames.drain(end + 1..).map(|(_, f)| f));
+            return frames;
+        }
+        loop {
+            let f = self
+                .next_frame()
+                .await
+                .unwrap_or_else(|| panic!("connection closed while waiting for {kind}"));
+            let done = f["type"] == kind;
+            frames.push((Instant::now(), f));
+            if done {
+                return frames;
+            }
+        }
+    }
+
+    /// The next frame, buffered or new.
+    pub async fn next_any(&mut self) -> Value {
+        match self.buffered.pop_front() {
+            Some(f) => f,
+            None => self.next_frame().await.expect("connection open"),
         }
     }
 

@@ -21,6 +21,11 @@ pub async fn following_twice_keeps_the_first_follow(store: Arc<dyn Store>) {
     assert!(store.is_following(alice.id, bobby.id).await.unwrap());
     assert!(!store.is_following(bobby.id, alice.id).await.unwrap());
     assert_eq!(
+        store.follow_since(alice.id, bobby.id).await.unwrap(),
+        Some(at(10))
+    );
+    assert_eq!(store.follow_since(bobby.id, alice.id).await.unwrap(), None);
+    assert_eq!(
         store.following(alice.id, 10).await.unwrap(),
         vec![Followed {
             account: bobby,

@@ -102,12 +102,26 @@ macro_rules! store_contract {
             snapshots::putting_a_snapshot_again_replaces_it,
             snapshots::deleting_a_snapshot_is_idempotent,
             readiness::a_working_store_answers_a_ping,
+            streams::an_event_creates_its_session_and_a_redelivery_changes_nothing,
+            streams::a_session_is_live_from_its_start_until_its_end_in_event_time,
+            streams::an_end_delivered_before_its_start_leaves_the_session_over,
+            streams::a_later_session_of_the_channel_closes_the_one_before_it,
+            streams::an_event_without_a_stream_joins_the_session_started_by_its_time,
+            streams::health_and_error_flags_follow_the_sessions_events,
+            streams::sessions_are_listed_newest_first_in_pages_after_a_position,
+            streams::a_session_is_found_only_under_its_own_channel,
+            streams::the_channel_of_an_arn_is_found_by_exact_match,
+            streams::an_event_of_a_missing_channel_is_not_found,
+            streams::ingest_configuration_and_samples_read_back_and_need_their_session,
+            streams::cached_metrics_are_found_under_their_key_only_and_replaced_whole,
+            streams::deleting_an_account_removes_its_stream_sessions_events_and_metrics,
         }
     };
 }
 
 mod accounts;
 mod chat;
+mod dynamodb;
 mod follows;
 mod helpers;
 mod moderation;
@@ -117,5 +131,6 @@ mod readiness;
 mod sessions;
 mod snapshots;
 mod sqlite;
+mod streams;
 mod throttle;
 mod tokens;

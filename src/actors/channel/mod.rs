@@ -26,6 +26,10 @@ use super::{
     RealtimeDeps,
     hub::{Hub, close},
     poll::{PollActor, PollArgs, PollMsg},
+    stage::{
+        self, JoinRequest, JoinVia, StageActor, StageArgs, StageError, StageJoin, StageMsg,
+        StageResult, StageSnapshot, StageView,
+    },
 };
 use crate::{
     domain::{AccountId, ChatSettings, StreamAction},
@@ -77,6 +81,10 @@ pub struct Channel {
     poll: Option<RunningPoll>,
     last_presence: usize,
     idle_since: Option<Instant>,
+    stage: Option<ActorRef<StageMsg>>,
+    /// The stage's view and queue as its actor last reported them, for snapshots.
+    stage_view: Option<StageView>,
+    stage_queue: Vec<JoinRequest>,
 }
 
 fn snapshot_key(channel: AccountId) -> String {
@@ -156,13 +164,21 @@ impl Actor for ChannelActor {
             .recent_chat(channel, deps.settings.chat_history)
             .await?;
         let last_offset = store.last_chat_offset(channel).await?;
+        // History keeps names, not colors: look each author's color up once.
+        let mut colors: HashMap<AccountId, crate::domain::Color> = HashMap::new();
+        for m in &history {
+            if let std::collections::hash_map::Entry::Vacant(slot) = colors.entry(m.author) {
+                let account = store.account(m.author).await?;
+                slot.insert(account.map_or(crate::domain::Color::Blue, |a| a.color));
+            }
+        }
         let chat = history
             .into_iter()
             .map(|m| ChatLine {
                 offset: m.offset,
                 user_id: m.author.0,
+                color: colors[&m.author],
                 username: m.username,
-                color: crate::domain::Color::Blue,
                 text: m.text,
                 sent_at: m.sent_at,
             })
@@ -187,13 +203,18 @@ impl Actor for ChannelActor {
             poll: None,
             last_presence: 0,
             idle_since: None,
+            stage: None,
+            stage_view: None,
+            stage_queue: Vec::new(),
         };
 
         // Resume the action that was active, with the time it had left.
         if let Some(value) = store.snapshot(&snapshot_key(channel)).await? {
             match serde_json::from_value::<ActiveActionView>(value) {
                 Ok(view) if view.expires_at.is_none_or(|e| e > now) => {
-                    let timer = view.expires_at.map(|e| {
+                    // A poll's own actor ends a poll action; other actions end on this timer.
+                    let is_poll = matches!(view.action, StreamAction::Poll(_));
+                    let timer = view.expires_at.filter(|_| !is_poll).map(|e| {
                         let id = view.id;
                         myself.send_after((e - now).to_std().unwrap_or_default(), move || {
                             ChannelMsg::ActionExpired { action_id: id }
@@ -218,6 +239,45 @@ impl Actor for ChannelActor {
                 actor: Some(actor),
             });
         }
+        // A poll action whose poll closed just before the crash: announce the result that may
+        // not have gone out, and end the action.
+        if let Some(action) = &state.action
+            && matches!(action.view.action, StreamAction::Poll(_))
+            && state
+                .poll
+                .as_ref()
+                .is_none_or(|p| p.view.id != action.view.id)
+        {
+            if let Some(record) = store.poll(action.view.id).await? {
+                state.broadcast(&ServerFrame::PollClosed {
+                    channel: channel.0,
+                    poll: poll_view(&record),
+                });
+            }
+            end_action(&mut state, "expired").await;
+        }
+
+        // Resume the stage, if one was live.
+        if let Some(value) = store.snapshot(&stage::snapshot_key(channel)).await? {
+            match serde_json::from_value::<StageSnapshot>(value) {
+                Ok(snapshot) => {
+                    let actor = spawn_stage(&myself, &state, Some(snapshot)).await?;
+                    state.stage = Some(actor);
+                    // Until a host connection arrives, the host counts as away.
+                    if !state.hub.has_user(channel) {
+                        let _ = state
+                            .stage
+                            .as_ref()
+                            .map(|s| s.cast(StageMsg::HostPresence { connected: false }));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(%channel, error = %e, "unreadable stage snapshot; dropping it");
+                    store.delete_snapshot(&stage::snapshot_key(channel)).await?;
+                    store.set_stage(channel, None).await?;
+                }
+            }
+        }
 
         myself.send_interval(Duration::from_secs(1), || ChannelMsg::Tick);
         tracing::debug!(%channel, "channel actor started");
@@ -237,10 +297,47 @@ impl Actor for ChannelActor {
                 chat_offset,
                 reply,
             } => {
-                let _ = reply.send(subscribe(state, subscriber, request_id, chat_offset));
+                let _ = reply.send(subscribe(state, subscriber, request_id, chat_offset).await);
             }
-            ChannelMsg::Unsubscribe { conn } => {
+            ChannelMsg::Unsubscribe { conn, user } => {
                 state.hub.remove(conn);
+                if user == Some(state.channel)
+                    && !state.hub.has_user(state.channel)
+                    && let Some(stage) = &state.stage
+                {
+                    let _ = stage.cast(StageMsg::HostPresence { connected: false });
+                }
+            }
+            ChannelMsg::StartStage { by, reply } => {
+                let outcome = start_stage(&myself, state, by).await;
+                let _ = reply.send(outcome);
+            }
+            ChannelMsg::ForStage(message) => {
+                let banned = message
+                    .requester()
+                    .is_some_and(|u| state.active_restriction(u, RestrictionKind::Ban).is_some());
+                match &state.stage {
+                    _ if banned => stage::refuse(
+                        message,
+                        StageError::Forbidden("you are banned from this channel"),
+                    ),
+                    Some(stage) => {
+                        if let Err(ractor::MessagingErr::SendErr(message)) = stage.cast(message) {
+                            stage::refuse(
+                                message,
+                                StageError::Unavailable("stage restarting".into()),
+                            );
+                        }
+                    }
+                    None => stage::refuse(message, StageError::NoStage),
+                }
+            }
+            ChannelMsg::StageUpdated { view, queue } => {
+                if view.is_none() {
+                    state.stage = None;
+                }
+                state.stage_view = view;
+                state.stage_queue = queue;
             }
             ChannelMsg::SendChat {
                 author,
@@ -355,6 +452,7 @@ impl Actor for ChannelActor {
             ChannelMsg::GetState { reply } => {
                 let _ = reply.send(ChannelState {
                     live_since: state.live_since,
+                    stage: state.stage_view.clone(),
                     viewers: state.hub.len(),
                     action: state.action.as_ref().map(|a| a.view.clone()),
                     poll: state.poll_view(),
@@ -371,7 +469,10 @@ impl Actor for ChannelActor {
                         viewers,
                     });
                 }
-                let busy = viewers > 0 || state.poll.is_some() || state.action.is_some();
+                let busy = viewers > 0
+                    || state.poll.is_some()
+                    || state.action.is_some()
+                    || state.stage.is_some();
                 if busy {
                     state.idle_since = None;
                 } else {
@@ -400,6 +501,26 @@ impl Actor for ChannelActor {
     ) -> Result<(), ActorProcessingErr> {
         // The only children are poll actors. A failed poll is restarted from the store, keeping
         // every vote it acknowledged; a poll that ended normally needs nothing.
+        if let SupervisionEvent::ActorFailed(cell, error) = &event
+            && state
+                .stage
+                .as_ref()
+                .is_some_and(|s| s.get_id() == cell.get_id())
+        {
+            tracing::warn!(channel = %state.channel, %error, "stage actor failed; restarting it from its snapshot");
+            state.stage = None;
+            if let Some(value) = state
+                .deps
+                .store
+                .snapshot(&stage::snapshot_key(state.channel))
+                .await?
+                && let Ok(snapshot) = serde_json::from_value::<StageSnapshot>(value)
+            {
+                let actor = spawn_stage(&myself, state, Some(snapshot)).await?;
+                state.stage = Some(actor);
+            }
+            return Ok(());
+        }
         if let SupervisionEvent::ActorFailed(cell, error) = event {
             let Some(poll) = state.poll.as_mut() else {
                 return Ok(());
@@ -450,6 +571,70 @@ async fn spawn_poll(
     Ok(actor)
 }
 
+async fn spawn_stage(
+    myself: &ActorRef<ChannelMsg>,
+    state: &Channel,
+    resume: Option<StageSnapshot>,
+) -> Result<ActorRef<StageMsg>, ActorProcessingErr> {
+    let (actor, _) = Actor::spawn_linked(
+        None,
+        StageActor,
+        StageArgs {
+            channel: state.channel,
+            hub: state.hub.clone(),
+            deps: state.deps.clone(),
+            parent: myself.clone(),
+            resume,
+            host_username: state.username.clone(),
+        },
+        myself.get_cell(),
+    )
+    .await?;
+    Ok(actor)
+}
+
+/// Creates the stage (owner only) if needed and joins the owner as its host.
+async fn start_stage(
+    myself: &ActorRef<ChannelMsg>,
+    state: &mut Channel,
+    by: AccountId,
+) -> StageResult<StageJoin> {
+    if !state.is_owner(by) {
+        return Err(StageError::Forbidden(
+            "only the channel owner hosts a stage",
+        ));
+    }
+    if state.stage.is_none() {
+        let actor = spawn_stage(myself, state, None)
+            .await
+            .map_err(|e| StageError::Unavailable(e.to_string()))?;
+        state.stage = Some(actor);
+        if !state.hub.has_user(by) {
+            let _ = state
+                .stage
+                .as_ref()
+                .map(|s| s.cast(StageMsg::HostPresence { connected: false }));
+        }
+    }
+    let stage = state.stage.clone().ok_or(StageError::NoStage)?;
+    let username = state.username.clone();
+    match stage
+        .call(
+            |reply| StageMsg::Join {
+                user: by,
+                username: username.clone(),
+                via: JoinVia::Host,
+                reply,
+            },
+            Some(Duration::from_secs(10)),
+        )
+        .await
+    {
+        Ok(ractor::rpc::CallResult::Success(outcome)) => outcome,
+        _ => Err(StageError::Unavailable("stage not answering".into())),
+    }
+}
+
 pub(crate) fn poll_view(record: &PollRecord) -> PollView {
     PollView {
         id: record.id,
@@ -463,12 +648,14 @@ pub(crate) fn poll_view(record: &PollRecord) -> PollView {
     }
 }
 
-fn subscribe(
+async fn subscribe(
     state: &mut Channel,
     subscriber: super::hub::Subscriber,
     request_id: u64,
     chat_offset: Option<u64>,
 ) -> ChannelResult<()> {
+    // Send held-back chat first: the snapshot has it, and the newcomer must not get it twice.
+    chat::flush(state);
     let mut you = ViewerRole::default();
     if let Some(user) = subscriber.user {
         if state
@@ -483,7 +670,31 @@ fn subscribe(
         you.timed_out_until = state
             .active_restriction(user, RestrictionKind::Timeout)
             .and_then(|r| r.until);
+        if let Some(actor) = state.poll.as_ref().and_then(|p| p.actor.as_ref())
+            && let Ok(ractor::rpc::CallResult::Success(vote)) = actor
+                .call(
+                    |reply| PollMsg::VoteOf { voter: user, reply },
+                    Some(Duration::from_secs(2)),
+                )
+                .await
+        {
+            you.poll_vote = vote;
+        }
+        if you.owner
+            && !state.hub.has_user(user)
+            && let Some(stage) = &state.stage
+        {
+            let _ = stage.cast(StageMsg::HostPresence { connected: true });
+        }
     }
+    let stage = state.stage_view.as_ref().map(|view| {
+        let mut value = serde_json::to_value(view).unwrap_or_default();
+        // Only the host sees who is waiting.
+        if you.owner {
+            value["queue"] = serde_json::to_value(&state.stage_queue).unwrap_or_default();
+        }
+        value
+    });
     // Replay what the client missed, or all we keep for a first subscription.
     let oldest_kept = state.chat.front().map(|m| m.offset);
     let (messages, history_lost) = match chat_offset {
@@ -510,7 +721,7 @@ fn subscribe(
         live_since: state.live_since,
         action: state.action.as_ref().map(|a| a.view.clone()),
         poll: state.poll_view(),
-        stage: None,
+        stage,
         chat: ChatHistory {
             messages,
             last_offset: state.last_offset,
@@ -535,20 +746,15 @@ async fn start_action(
             "only the channel owner can start actions",
         ));
     }
-    let stage_live = state
-        .deps
-        .store
-        .account(state.channel)
-        .await
-        .map_err(|e| ChannelError::Unavailable(e.to_string()))?
-        .is_some_and(|a| a.stage_since.is_some());
-    if stage_live && !matches!(action, StreamAction::Poll(_)) {
+    if state.stage.is_some() && !matches!(action, StreamAction::Poll(_)) {
         return Err(ChannelError::StageLive);
     }
     if state.action.is_some() {
         end_action(state, "replaced").await;
     }
-    let now = Utc::now();
+    // Millisecond precision, as the store keeps times: what viewers are told now is what a
+    // restarted actor tells them later.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
     let expires_at = action
         .duration()
         .map(|d| now + chrono::Duration::from_std(d).unwrap_or_default());
@@ -639,3 +845,6 @@ pub(crate) fn eject(state: &Channel, user: AccountId) {
         .hub
         .close_user(user, close::BANNED, "banned from this channel");
 }
+
+#[cfg(test)]
+mod tests;

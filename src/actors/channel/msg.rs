@@ -5,7 +5,10 @@ use ractor::RpcReplyPort;
 use uuid::Uuid;
 
 use crate::{
-    actors::hub::{ConnId, Subscriber},
+    actors::{
+        hub::{ConnId, Subscriber},
+        stage::{JoinRequest, StageJoin, StageMsg, StageResult, StageView},
+    },
     domain::{AccountId, ChatSettings, ChatText, Color, FieldErrors, StreamAction},
     gateway::protocol::{ActiveActionView, PollView},
     store::PollRecord,
@@ -54,6 +57,7 @@ pub enum Moderation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelState {
     pub live_since: Option<DateTime<Utc>>,
+    pub stage: Option<StageView>,
     pub viewers: usize,
     pub action: Option<ActiveActionView>,
     pub poll: Option<PollView>,
@@ -141,8 +145,10 @@ pub enum ChannelMsg {
         chat_offset: Option<u64>,
         reply: RpcReplyPort<ChannelResult<()>>,
     },
+    /// A connection left (`user` is who it was, if known).
     Unsubscribe {
         conn: ConnId,
+        user: Option<AccountId>,
     },
     SendChat {
         author: ChatAuthor,
@@ -198,6 +204,18 @@ pub enum ChannelMsg {
     /// From the poll actor: the poll ended and its results are stored.
     PollEnded {
         record: PollRecord,
+    },
+    /// Creates the channel's stage if there is none, and joins its owner as host.
+    StartStage {
+        by: AccountId,
+        reply: RpcReplyPort<StageResult<StageJoin>>,
+    },
+    /// For the stage actor; refused with `NoStage` when there is no stage, and for banned users.
+    ForStage(StageMsg),
+    /// From the stage actor: its public view and queue changed (`None`: it ended).
+    StageUpdated {
+        view: Option<StageView>,
+        queue: Vec<JoinRequest>,
     },
     /// Fails the actor on purpose, to exercise recovery. Never sent by the product.
     Crash,

@@ -6,12 +6,15 @@
 //! mailbox), so a storm of votes costs one write per batch, not per vote. After a crash the
 //! actor is rebuilt from the store: every acknowledged vote is there.
 //!
-//! Tallies go to the channel coalesced, at most every [`TALLY_EVERY`].
+//! Tallies go to the channel coalesced, at most every [`TALLY_EVERY`]: the spacing is measured
+//! from the last report, not kept by a fixed timer, so a report held up behind a slow write
+//! does not bring the next one closer.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{
@@ -41,7 +44,7 @@ pub enum PollMsg {
     },
     /// Writes the queued votes.
     Flush,
-    /// Timer: report the tally if it changed.
+    /// Timer: report the tally if it changed (and the last report is old enough).
     PublishTally,
     /// The deadline passed, or the channel ended the poll early.
     Close,
@@ -62,7 +65,12 @@ pub struct PollState {
     voters: HashMap<AccountId, u32>,
     pending: Vec<(AccountId, u32, RpcReplyPort<ChannelResult<()>>)>,
     flush_queued: bool,
+    /// The tally changed since it was last reported.
     tally_dirty: bool,
+    /// When this actor last reported the tally.
+    last_tally: Option<Instant>,
+    /// A `PublishTally` is on its way.
+    tally_scheduled: bool,
 }
 
 impl Actor for PollActor {
@@ -83,7 +91,8 @@ impl Actor for PollActor {
         let voters = store.votes(args.poll_id).await?.into_iter().collect();
         let remaining = (record.deadline - Utc::now()).to_std().unwrap_or_default();
         myself.send_after(remaining, || PollMsg::Close);
-        myself.send_interval(TALLY_EVERY, || PollMsg::PublishTally);
+        // Not at once: a predecessor that just crashed may have reported a moment ago.
+        myself.send_after(TALLY_EVERY, || PollMsg::PublishTally);
         Ok(PollState {
             record,
             channel: args.channel,
@@ -93,6 +102,8 @@ impl Actor for PollActor {
             flush_queued: false,
             // A restarted poll re-announces its tally once, in case one was lost in the crash.
             tally_dirty: true,
+            last_tally: None,
+            tally_scheduled: true,
         })
     }
 
@@ -125,16 +136,22 @@ impl Actor for PollActor {
                     let _ = reply.send(Err(ChannelError::AlreadyVoted));
                 }
             }
-            PollMsg::Flush => flush(state).await,
+            PollMsg::Flush => {
+                flush(state).await;
+                schedule_tally(state, &myself);
+            }
             PollMsg::PublishTally => {
-                if state.tally_dirty {
+                state.tally_scheduled = false;
+                if state.tally_dirty && tally_wait(state).is_zero() {
                     state.tally_dirty = false;
+                    state.last_tally = Some(Instant::now());
                     let _ = state.channel.cast(ChannelMsg::PollTallied {
                         poll_id: state.record.id,
                         tally: state.record.tally.clone(),
                         total: state.record.tally.iter().sum(),
                     });
                 }
+                schedule_tally(state, &myself);
             }
             PollMsg::Close => {
                 if state.record.closed_at.is_none() {
@@ -162,6 +179,27 @@ impl Actor for PollActor {
             PollMsg::Crash => return Err("crash requested".into()),
         }
         Ok(())
+    }
+}
+
+/// How long until the tally may be reported again.
+fn tally_wait(state: &PollState) -> Duration {
+    state
+        .last_tally
+        .map_or(Duration::ZERO, |t| TALLY_EVERY.saturating_sub(t.elapsed()))
+}
+
+/// Makes sure a changed tally is reported as soon as the spacing allows, once.
+fn schedule_tally(state: &mut PollState, myself: &ActorRef<PollMsg>) {
+    if !state.tally_dirty || state.tally_scheduled {
+        return;
+    }
+    state.tally_scheduled = true;
+    let wait = tally_wait(state);
+    if wait.is_zero() {
+        let _ = myself.cast(PollMsg::PublishTally);
+    } else {
+        myself.send_after(wait, || PollMsg::PublishTally);
     }
 }
 
@@ -203,3 +241,6 @@ async fn flush(state: &mut PollState) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -262,7 +262,8 @@ impl AccountStore for SqliteStore {
             // The schema's ON DELETE CASCADE takes everything else: follows both ways, sessions
             // with their refresh tokens, mailed tokens, restrictions and moderator roles both
             // ways, the channel's chat settings, history and offset, its messages in other
-            // channels, its polls with their votes, and its presets. Its votes in other
+            // channels, its polls with their votes, its presets, and its channel's stream
+            // sessions with their events and metric samples. Its votes in other
             // channels' polls stay counted but no longer name it (ON DELETE SET NULL).
             expect_one_row(
                 transaction.execute("DELETE FROM accounts WHERE id = ?1", [SqlUuid(id.0)])?,

@@ -40,6 +40,25 @@ impl FollowStore for SqliteStore {
         .await
     }
 
+    async fn follow_since(
+        &self,
+        follower: AccountId,
+        followed: AccountId,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        self.with_connection(move |connection| {
+            let at: Option<SqlTime> = connection
+                .prepare_cached(
+                    "SELECT followed_at FROM follows WHERE follower_id = ?1 AND followed_id = ?2",
+                )?
+                .query_row(params![SqlUuid(follower.0), SqlUuid(followed.0)], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            Ok(at.map(|t| t.0))
+        })
+        .await
+    }
+
     async fn is_following(&self, follower: AccountId, followed: AccountId) -> StoreResult<bool> {
         self.with_connection(move |connection| {
             let found = connection

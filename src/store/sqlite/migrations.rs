@@ -8,6 +8,7 @@ use crate::store::{StoreError, StoreResult};
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_realtime.sql"),
+    include_str!("migrations/0003_stream_sessions.sql"),
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -18,6 +18,7 @@ mod polls;
 mod presets;
 mod sessions;
 mod snapshots;
+mod streams;
 mod throttle;
 mod tokens;
 
