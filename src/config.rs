@@ -83,7 +83,7 @@ impl Default for RealtimeConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     Local,
@@ -348,6 +348,26 @@ pub struct AwsConfig {
     /// The DynamoDB table that holds everything the store keeps (`showrunner aws init` creates
     /// it).
     pub dynamodb_table: String,
+    /// Tagged `project=<this>` on every IVS channel, chat room and stage Showrunner creates;
+    /// the idle-stage sweep only touches stages with this tag.
+    pub project: String,
+    /// `builtin`: chat over the Showrunner websocket. `ivs`: an IVS Chat room per channel,
+    /// clients connect to it with tokens this server vends.
+    pub chat: ChatTransport,
+    /// The S3 bucket for avatars and banners. Empty: they stay in the data dir, served by
+    /// this process.
+    pub s3_bucket: String,
+    /// Prepended to every object key, e.g. `assets/`.
+    pub s3_prefix: String,
+    /// The public URL of the bucket's root (e.g. a CloudFront distribution,
+    /// `https://d111111abcdef8.cloudfront.net`). Empty: the bucket's own S3 URL.
+    pub assets_base_url: String,
+    /// Address the bucket by path (`<endpoint>/<bucket>/<key>`) rather than by host name; for
+    /// S3-compatible stores and emulators.
+    pub s3_path_style: bool,
+    /// Stages of this project with no session for this many minutes are deleted by a sweep
+    /// every ten minutes (stages a stage actor still holds are kept). 0: no sweep.
+    pub stage_sweep_idle_minutes: u64,
 }
 
 impl Default for AwsConfig {
@@ -355,8 +375,30 @@ impl Default for AwsConfig {
         Self {
             region: String::new(),
             dynamodb_table: "showrunner".into(),
+            project: "showrunner".into(),
+            chat: ChatTransport::Builtin,
+            s3_bucket: String::new(),
+            s3_prefix: String::new(),
+            assets_base_url: String::new(),
+            s3_path_style: false,
+            stage_sweep_idle_minutes: 60,
         }
     }
+}
+
+impl AwsConfig {
+    /// The tags Showrunner puts on what it creates in AWS.
+    pub fn tags(&self) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::from([("project".to_owned(), self.project.clone())])
+    }
+}
+
+/// Who carries chat messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatTransport {
+    Builtin,
+    Ivs,
 }
 
 /// Stream health.
@@ -567,6 +609,46 @@ impl Config {
                 format!("`{table}` is not a DynamoDB table name (3–255 of A-Z a-z 0-9 _ - .)"),
             );
         }
+        let project = self.aws.project.as_str();
+        if project.is_empty()
+            || project.len() > 128
+            || !project
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'))
+        {
+            return invalid(
+                "aws.project",
+                format!("`{project}` is not a tag value (1–128 of A-Z a-z 0-9 _ - . : /)"),
+            );
+        }
+        if self.aws.chat == ChatTransport::Ivs && self.backend != Backend::Aws {
+            return invalid("aws.chat", "`ivs` needs backend = \"aws\"".into());
+        }
+        let bucket = self.aws.s3_bucket.as_str();
+        if !bucket.is_empty()
+            && (!(3..=63).contains(&bucket.len())
+                || !bucket.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.')
+                }))
+        {
+            return invalid(
+                "aws.s3_bucket",
+                format!("`{bucket}` is not an S3 bucket name (3–63 of a-z 0-9 - .)"),
+            );
+        }
+        if self.aws.s3_prefix.starts_with('/') {
+            return invalid("aws.s3_prefix", "must not start with /".into());
+        }
+        let base = self.aws.assets_base_url.as_str();
+        if !base.is_empty()
+            && !url::Url::parse(base)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        {
+            return invalid(
+                "aws.assets_base_url",
+                format!("`{base}` is not a base URL like https://d111111abcdef8.cloudfront.net"),
+            );
+        }
         if !self.streams.events_secret.is_empty() && self.streams.events_secret.len() < 16 {
             return invalid(
                 "streams.events_secret",
@@ -676,6 +758,34 @@ mod tests {
         c.aws.dynamodb_table = "my table".into();
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("aws.dynamodb_table"), "{err}");
+    }
+
+    #[test]
+    fn aws_settings_are_checked_and_name_their_key() {
+        let mut c = Config::default();
+        assert_eq!(c.aws.chat, ChatTransport::Builtin);
+        assert_eq!(c.aws.tags()["project"], "showrunner");
+        c.aws.chat = ChatTransport::Ivs;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("aws.chat"), "{err}");
+        c.backend = Backend::Aws;
+        c.validate().unwrap();
+        for (key, bad) in [
+            ("aws.s3_bucket", "My_Bucket"),
+            ("aws.s3_prefix", "/assets/"),
+            ("aws.assets_base_url", "cdn.example.com"),
+            ("aws.project", "a project"),
+        ] {
+            let mut c = c.clone();
+            match key {
+                "aws.s3_bucket" => c.aws.s3_bucket = bad.into(),
+                "aws.s3_prefix" => c.aws.s3_prefix = bad.into(),
+                "aws.assets_base_url" => c.aws.assets_base_url = bad.into(),
+                _ => c.aws.project = bad.into(),
+            }
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

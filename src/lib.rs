@@ -8,8 +8,11 @@
 //! - [`auth`]: password hashing, access tokens and opaque secrets.
 //! - [`catalog`]: the product-search port (Amazon PA-API 5) behind the "Amazon product" action.
 //! - [`store`]: persistence ports and the embedded SQLite implementation.
-//! - [`aws`]: the AWS adapters (DynamoDB store); the only module that imports `aws-sdk-*`.
-//! - [`media`]: the video-service port (IVS channels, stream keys); local implementation.
+//! - [`aws`]: the AWS adapters (DynamoDB store, IVS media, IVS Chat rooms, IVS Real-Time
+//!   stages, S3 assets, CloudWatch metrics); the only module that imports `aws-sdk-*`.
+//! - [`media`]: the video-service port (IVS channels, stream keys, the live stream, timed
+//!   metadata); local implementation.
+//! - [`chat_rooms`]: the optional managed-chat port (IVS Chat rooms and their tokens).
 //! - [`assets`]: uploaded images: checking, re-encoding, storing.
 //! - [`mail`]: outgoing mail over SMTP, or into an outbox folder.
 //! - [`http`]: the axum API: router, error mapping, extractors, one module per resource.
@@ -24,6 +27,7 @@ pub mod assets;
 pub mod auth;
 pub mod aws;
 pub mod catalog;
+pub mod chat_rooms;
 pub mod config;
 pub mod domain;
 pub mod gateway;

@@ -7,17 +7,24 @@ use tokio::net::TcpListener;
 
 use crate::{
     accounts::{AccountSettings, Accounts},
-    actors::{Realtime, RealtimeSettings},
+    actors::{Realtime, RealtimeSettings, relay::Relay},
     assets::{AssetStore, LocalAssetStore},
     auth::{AccessTokens, Secret},
-    aws::dynamodb::DynamoStore,
+    aws::{
+        dynamodb::DynamoStore,
+        ivs::{ChannelSettings, IvsMedia},
+        ivschat::IvsChatRooms,
+        realtime::IvsStages,
+        s3::S3AssetStore,
+    },
     catalog::{DisabledCatalog, PaApiCatalog, ProductCatalog},
-    config::{Backend, Config, MetricsSource},
+    chat_rooms::{ChatRooms, RoomDirectory},
+    config::{Backend, ChatTransport, Config, MetricsSource},
     gateway::{ConnectionSettings, GatewayDeps},
     http::{AppState, HttpMetrics},
     mail::{Mailer, OutboxMailer, SmtpMailer},
     media::{Media, local::LocalMedia},
-    stages::local::LocalStages,
+    stages::{Stages, local::LocalStages},
     store::{Store, sqlite::SqliteStore},
     streams::{
         StreamHealth,
@@ -38,6 +45,14 @@ pub struct Backends {
     /// Stream-session metrics: CloudWatch when `streams.metrics = "cloudwatch"`, otherwise what
     /// the stream simulator recorded in the store.
     pub metrics: Arc<dyn Metrics>,
+    pub stages: Arc<dyn Stages>,
+    /// IVS Chat rooms when `aws.chat = "ivs"`; `None`: built-in chat.
+    pub chat_rooms: Option<Arc<dyn ChatRooms>>,
+    /// Where stream actions also go as timed metadata: the video service in AWS mode; nowhere
+    /// locally (nothing streams).
+    pub timed_metadata: Option<Arc<dyn Media>>,
+    /// How long a stage may sit idle before the periodic sweep deletes it; `None`: no sweep.
+    pub stage_sweep: Option<Duration>,
 }
 
 impl Backends {
@@ -61,15 +76,18 @@ impl Backends {
             }
             None => Arc::new(DisabledCatalog),
         };
-        let store: Arc<dyn Store> = match config.backend {
-            Backend::Local => Arc::new(
+        let sdk = match config.backend {
+            Backend::Local => None,
+            Backend::Aws => Some(crate::aws::sdk_config(&config.aws).await),
+        };
+        let store: Arc<dyn Store> = match &sdk {
+            None => Arc::new(
                 SqliteStore::open(&config.data_dir.join("showrunner.db")).with_context(|| {
                     format!("opening the store in {}", config.data_dir.display())
                 })?,
             ),
-            Backend::Aws => {
-                let sdk = crate::aws::sdk_config(&config.aws).await;
-                let store = DynamoStore::new(&sdk, &config.aws.dynamodb_table)
+            Some(sdk) => {
+                let store = DynamoStore::new(sdk, &config.aws.dynamodb_table)
                     .with_throttle_retention(Duration::from_secs(
                         config.throttle.window_secs.saturating_mul(2),
                     ));
@@ -77,11 +95,6 @@ impl Backends {
                     .check_table()
                     .await
                     .context("backend = \"aws\": the store's DynamoDB table")?;
-                tracing::warn!(
-                    table = %config.aws.dynamodb_table,
-                    "backend = \"aws\": the store is on DynamoDB, but media (IVS), assets (S3), \
-                     chat (IVS Chat) and stages (IVS Real-Time) still use their local adapters"
-                );
                 Arc::new(store)
             }
         };
@@ -92,17 +105,101 @@ impl Backends {
             }
         };
         let asset_dir = config.data_dir.join("assets");
-        let assets = LocalAssetStore::new(asset_dir.clone(), config.public_url());
+        let local_assets = Arc::new(LocalAssetStore::new(asset_dir.clone(), config.public_url()));
+        let Some(sdk) = sdk else {
+            return Ok(Self {
+                store,
+                metrics,
+                media: Arc::new(LocalMedia::new(config.public_url())),
+                mailer,
+                assets: local_assets,
+                asset_dir: Some(asset_dir),
+                catalog,
+                stages: Arc::new(LocalStages::new(&jwt_secret(config)?)),
+                chat_rooms: None,
+                timed_metadata: None,
+                stage_sweep: None,
+            });
+        };
+        let aws = &config.aws;
+        let media: Arc<dyn Media> = Arc::new(IvsMedia::new(
+            &sdk,
+            ChannelSettings::from_config(&config.media, aws.tags()),
+        ));
+        let (assets, asset_dir): (Arc<dyn AssetStore>, _) = if aws.s3_bucket.is_empty() {
+            tracing::warn!(
+                "backend = \"aws\" without aws.s3_bucket: uploaded images stay in the data dir"
+            );
+            (local_assets, Some(asset_dir))
+        } else {
+            let s3 = S3AssetStore::new(
+                &sdk,
+                crate::aws::bucket_settings(aws, &sdk),
+                aws.s3_path_style,
+            );
+            s3.check_bucket()
+                .await
+                .context("backend = \"aws\": the assets' S3 bucket (aws.s3_bucket)")?;
+            (Arc::new(s3), None)
+        };
+        let chat_rooms: Option<Arc<dyn ChatRooms>> = match aws.chat {
+            ChatTransport::Builtin => None,
+            ChatTransport::Ivs => Some(Arc::new(IvsChatRooms::new(&sdk, aws.tags()))),
+        };
+        tracing::info!(
+            table = %aws.dynamodb_table,
+            bucket = %aws.s3_bucket,
+            chat = ?aws.chat,
+            "backend = \"aws\": store on DynamoDB, media on IVS, stages on IVS Real-Time"
+        );
         Ok(Self {
             store,
             metrics,
-            media: Arc::new(LocalMedia::new(config.public_url())),
+            timed_metadata: Some(media.clone()),
+            media,
             mailer,
-            assets: Arc::new(assets),
-            asset_dir: Some(asset_dir),
+            assets,
+            asset_dir,
             catalog,
+            stages: Arc::new(IvsStages::new(&sdk, aws.tags())),
+            chat_rooms,
+            stage_sweep: (aws.stage_sweep_idle_minutes > 0)
+                .then(|| Duration::from_secs(aws.stage_sweep_idle_minutes * 60)),
         })
     }
+}
+
+/// How often idle stages are looked for, and when first after start (stages a crash left are
+/// found soon; a restart loop does not sweep on every start).
+const STAGE_SWEEP_EVERY: Duration = Duration::from_secs(600);
+const STAGE_SWEEP_FIRST: Duration = Duration::from_secs(60);
+
+/// Sweeps idle stages every [`STAGE_SWEEP_EVERY`] until `stop` is dropped.
+fn spawn_stage_sweep(
+    stages: Arc<dyn Stages>,
+    store: Arc<dyn Store>,
+    idle_for: Duration,
+    mut stop: tokio::sync::watch::Receiver<()>,
+) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(
+            tokio::time::Instant::now() + STAGE_SWEEP_FIRST,
+            STAGE_SWEEP_EVERY,
+        );
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match crate::stages::sweep_idle_stages(&*stages, &*store, idle_for).await {
+                Ok(deleted) if !deleted.is_empty() => {
+                    tracing::info!(count = deleted.len(), ?deleted, "idle stages deleted")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "idle-stage sweep failed"),
+            }
+        }
+    });
 }
 
 /// The access-token key: the configured one, or one made once and kept in the data dir so that
@@ -138,11 +235,22 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    /// Background loops (the idle-stage sweep) end when this is dropped, with the app.
+    _stop_background: tokio::sync::watch::Sender<()>,
 }
 
 impl App {
     /// Opens the backends and binds the listener (port 0 picks a free port).
-    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, |_| {}).await
+    }
+
+    /// As [`Self::build`], with the adapters `Backends::from_config` chose adjusted before
+    /// anything uses them (tests put SDK test clients in).
+    pub async fn build_with(
+        mut config: Config,
+        adjust: impl FnOnce(&mut Backends),
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
         let listener = TcpListener::bind(config.http.listen)
@@ -150,13 +258,23 @@ impl App {
             .with_context(|| format!("binding http.listen {}", config.http.listen))?;
         // With port 0, links and URLs must name the port actually bound.
         config.http.listen = listener.local_addr()?;
-        let backends = Backends::from_config(&config).await?;
+        let mut backends = Backends::from_config(&config).await?;
+        adjust(&mut backends);
         let tokens =
             AccessTokens::new(&jwt_secret(&config)?, config.accounts.access_token_ttl_secs);
         let jwt_secret = jwt_secret(&config)?;
-        let realtime = Realtime::start(
+        let rooms = backends
+            .chat_rooms
+            .map(|rooms| RoomDirectory::new(rooms, backends.store.clone()));
+        let relay = Relay::new(
             backends.store.clone(),
-            Arc::new(LocalStages::new(&jwt_secret)),
+            backends.timed_metadata,
+            rooms.clone(),
+        );
+        let realtime = Realtime::start_with(
+            backends.store.clone(),
+            backends.stages.clone(),
+            relay,
             RealtimeSettings {
                 idle_timeout: Duration::from_secs(config.realtime.idle_timeout_secs),
                 chat_history: config.realtime.chat_history,
@@ -174,7 +292,12 @@ impl App {
             backends.assets,
             tokens,
             AccountSettings::from_config(&config),
-        );
+        )
+        .with_chat_rooms(rooms);
+        let (stop_background, stopped) = tokio::sync::watch::channel(());
+        if let Some(idle_for) = backends.stage_sweep {
+            spawn_stage_sweep(backends.stages, backends.store.clone(), idle_for, stopped);
+        }
         let gateway = GatewayDeps {
             accounts: accounts.clone(),
             store: backends.store.clone(),
@@ -203,7 +326,11 @@ impl App {
             asset_dir: backends.asset_dir,
             catalog: backends.catalog,
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            _stop_background: stop_background,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -11,6 +11,8 @@ export default defineConfig({
     assetsDir: 'static',
     emptyOutDir: true,
     target: 'es2022',
+    // The IVS SDKs are big, and only ever loaded on demand in AWS mode (`src/video/sdk.ts`).
+    chunkSizeWarningLimit: 800,
   },
   // `npm run dev`: Vite on :5173 with the API of a running server behind it.
   server: {

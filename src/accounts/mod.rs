@@ -82,6 +82,10 @@ impl From<MediaError> for AccountError {
             MediaError::NotFound => AccountError::Internal("media resource missing".into()),
             MediaError::Throttled => AccountError::Unavailable("media service throttled".into()),
             MediaError::Unavailable(msg) => AccountError::Unavailable(msg),
+            MediaError::NotBroadcasting => {
+                AccountError::Internal("channel not broadcasting".into())
+            }
+            MediaError::Rejected(msg) => AccountError::Internal(format!("media service: {msg}")),
         }
     }
 }
@@ -131,6 +135,8 @@ pub struct Accounts {
     settings: Arc<AccountSettings>,
     /// Decoding an upload may take up to 256 MiB and a core; at most this many run at once.
     uploads: Arc<tokio::sync::Semaphore>,
+    /// Each channel's chat room, when chat is carried by IVS Chat; `None`: built-in chat.
+    rooms: Option<crate::chat_rooms::RoomDirectory>,
 }
 
 impl Accounts {
@@ -151,7 +157,19 @@ impl Accounts {
             hasher: PasswordHasher,
             settings: Arc::new(settings),
             uploads: Arc::new(tokio::sync::Semaphore::new(2)),
+            rooms: None,
         }
+    }
+
+    /// Gives every channel a chat room (created at registration, deleted with the account).
+    pub fn with_chat_rooms(mut self, rooms: Option<crate::chat_rooms::RoomDirectory>) -> Self {
+        self.rooms = rooms;
+        self
+    }
+
+    /// The chat rooms, when chat is not built in.
+    pub fn chat_rooms(&self) -> Option<&crate::chat_rooms::RoomDirectory> {
+        self.rooms.as_ref()
     }
 
     pub fn settings(&self) -> &AccountSettings {

@@ -149,6 +149,12 @@ impl Accounts {
             .await?;
         let account = &user.account;
         self.media.delete_channel(&account.channel.arn).await?;
+        if let Some(rooms) = &self.rooms {
+            rooms
+                .close(account.id)
+                .await
+                .map_err(|e| AccountError::Unavailable(format!("chat room: {e}")))?;
+        }
         self.assets
             .delete_owner(&account.id.to_string())
             .await

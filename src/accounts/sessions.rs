@@ -122,6 +122,13 @@ impl Accounts {
                 return Err(e.into());
             }
         };
+        // The chat room comes with the channel. Should it fail, the account stands: the room
+        // is made on first use instead (`RoomDirectory::open`).
+        if let Some(rooms) = &self.rooms
+            && let Err(e) = rooms.open(account.id, account.username.as_str()).await
+        {
+            tracing::warn!(account = %account.id, error = %e, "chat room not created at registration");
+        }
         if !verified {
             self.mail_link(&account, TokenPurpose::VerifyEmail, VERIFY_LINK_TTL)
                 .await?;

@@ -13,6 +13,7 @@ pub mod channel;
 pub mod hub;
 pub mod poll;
 pub mod registry;
+pub mod relay;
 pub mod stage;
 pub mod supervisor;
 
@@ -70,6 +71,9 @@ pub struct RealtimeDeps {
     pub store: Arc<dyn Store>,
     pub stages: Arc<dyn Stages>,
     pub settings: RealtimeSettings,
+    /// Where channel events also go beyond the websocket (IVS timed metadata, an IVS Chat
+    /// room); nowhere by default.
+    pub relay: relay::Relay,
 }
 
 fn stage_unavailable(e: ChannelError) -> StageError {
@@ -98,11 +102,22 @@ impl Realtime {
         stages: Arc<dyn Stages>,
         settings: RealtimeSettings,
     ) -> anyhow::Result<Self> {
+        Self::start_with(store, stages, relay::Relay::none(), settings).await
+    }
+
+    /// As [`Self::start`], with channel events also relayed beyond the websocket.
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        stages: Arc<dyn Stages>,
+        relay: relay::Relay,
+        settings: RealtimeSettings,
+    ) -> anyhow::Result<Self> {
         let registry = Arc::new(Registry::default());
         let deps = Arc::new(RealtimeDeps {
             store,
             stages,
             settings,
+            relay,
         });
         let (supervisor, _) = Actor::spawn(
             None,

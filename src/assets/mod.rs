@@ -103,7 +103,7 @@ pub fn asset_key(
 
 /// Owners are account ids; anything that could climb out of the owner's folder (`..`, `/`, `\`)
 /// or hide (a leading `.`) is refused by allowing only an id's characters.
-fn check_owner(owner: &str) -> Result<(), AssetError> {
+pub(crate) fn check_owner(owner: &str) -> Result<(), AssetError> {
     let is_id_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     if owner.is_empty() || owner.len() > 64 || !owner.chars().all(is_id_char) {
         return Err(AssetError::InvalidOwner(owner.to_owned()));
@@ -113,7 +113,7 @@ fn check_owner(owner: &str) -> Result<(), AssetError> {
 
 /// Splits a key made by [`asset_key`] into owner and file name, refusing anything else, so a
 /// key read back from storage can never point outside the owner's folder.
-fn split_key(key: &str) -> Result<(&str, &str), AssetError> {
+pub(crate) fn split_key(key: &str) -> Result<(&str, &str), AssetError> {
     let invalid = || AssetError::InvalidKey(key.to_owned());
     let (owner, file) = key.split_once('/').ok_or_else(invalid)?;
     check_owner(owner).map_err(|_| invalid())?;

@@ -8,9 +8,24 @@
 //! is how the tests point the adapters at an emulator.
 //!
 //! - [`dynamodb`]: the store ([`crate::store::Store`]) on one DynamoDB table.
+//! - [`ivs`]: the media port ([`crate::media::Media`]) on IVS channels.
+//! - [`ivschat`]: the chat-room port ([`crate::chat_rooms::ChatRooms`]) on IVS Chat.
+//! - [`realtime`]: the stage port ([`crate::stages::Stages`]) on IVS Real-Time.
+//! - [`s3`]: the asset store ([`crate::assets::AssetStore`]) on S3.
+//! - [`cloudwatch`]: stream metrics ([`crate::streams::metrics::Metrics`]) from CloudWatch.
+//!
+//! Every call these make is in the IAM policy of `docs/deploy-aws.md`; the test in `iam.rs`
+//! keeps the two in step.
 
 pub mod cloudwatch;
 pub mod dynamodb;
+mod failure;
+#[cfg(test)]
+mod iam;
+pub mod ivs;
+pub mod ivschat;
+pub mod realtime;
+pub mod s3;
 
 use crate::config::AwsConfig;
 
@@ -30,5 +45,22 @@ pub async fn init(config: &AwsConfig) -> anyhow::Result<Vec<String>> {
     let table = dynamodb::DynamoStore::new(&sdk, &config.dynamodb_table)
         .create_table()
         .await?;
-    Ok(vec![table])
+    let mut done = vec![table];
+    if !config.s3_bucket.is_empty() {
+        let region = sdk.region().map(|r| r.as_ref().to_owned());
+        let assets =
+            s3::S3AssetStore::new(&sdk, bucket_settings(config, &sdk), config.s3_path_style);
+        done.push(assets.create_bucket(region.as_deref()).await?);
+    }
+    Ok(done)
+}
+
+/// The asset bucket as configured.
+pub fn bucket_settings(config: &AwsConfig, sdk: &aws_config::SdkConfig) -> s3::BucketSettings {
+    s3::BucketSettings::new(
+        &config.s3_bucket,
+        &config.s3_prefix,
+        &config.assets_base_url,
+        sdk.region().map(|r| r.as_ref()),
+    )
 }

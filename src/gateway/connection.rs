@@ -171,10 +171,15 @@ where
     let expiry = tokio::time::sleep_until(expiry_armed.unwrap_or_else(Instant::now));
     tokio::pin!(expiry);
 
+    // Likewise one future for the close request, polled again on every turn instead of being
+    // rebuilt (a new `Notified` and a mutex round trip per frame).
+    let close_requested = closing.wait();
+    tokio::pin!(close_requested);
+
     let close_reason: Option<(u16, String)> = loop {
         tokio::select! {
             biased;
-            reason = closing.wait() => break Some(reason),
+            reason = &mut close_requested => break Some(reason),
             Some(frame) = outbox.recv() => {
                 // Frames that queued up while this connection waited for its turn go out in
                 // the same write: one syscall for the batch instead of one per frame.
@@ -192,7 +197,7 @@ where
                 // outbox and asks to close, which must win over the stuck write.
                 tokio::select! {
                     sent = write => if sent.is_err() { break None },
-                    reason = closing.wait() => break Some(reason),
+                    reason = &mut close_requested => break Some(reason),
                 }
             }
             incoming = stream.next() => {

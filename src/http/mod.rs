@@ -5,6 +5,7 @@
 
 mod accounts;
 mod channels;
+mod chat_rooms;
 pub mod error;
 mod extract;
 mod live;
@@ -108,6 +109,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(channels::routes())
         .merge(live::routes())
+        .merge(chat_rooms::routes())
         .merge(moderation::routes())
         .merge(stage::routes())
         .merge(streams::routes())

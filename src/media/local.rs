@@ -3,8 +3,12 @@
 
 use async_trait::async_trait;
 
-use super::{Media, MediaError};
-use crate::{auth::Secret, domain::AccountId, store::ChannelResources};
+use super::{LiveStream, Media, MediaError};
+use crate::{
+    auth::Secret,
+    domain::{AccountId, stream::IngestConfiguration},
+    store::ChannelResources,
+};
 
 #[derive(Debug, Clone)]
 pub struct LocalMedia {
@@ -46,6 +50,29 @@ impl Media for LocalMedia {
     async fn delete_channel(&self, _channel_arn: &str) -> Result<(), MediaError> {
         Ok(())
     }
+
+    /// Nothing streams here, so there is never a broadcast to stop.
+    async fn stop_stream(&self, _channel_arn: &str) -> Result<bool, MediaError> {
+        Ok(false)
+    }
+
+    /// Local live state comes from the stream simulator's events, not from a video service.
+    async fn live_stream(&self, _channel_arn: &str) -> Result<Option<LiveStream>, MediaError> {
+        Ok(None)
+    }
+
+    async fn ingest_configuration(
+        &self,
+        _channel_arn: &str,
+        _stream_id: &str,
+    ) -> Result<Option<IngestConfiguration>, MediaError> {
+        Ok(None)
+    }
+
+    /// There is no video to carry it; the websocket already told every viewer.
+    async fn put_metadata(&self, _channel_arn: &str, _payload: &str) -> Result<(), MediaError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -63,5 +90,25 @@ mod tests {
         assert!(a.playback_url.starts_with("http://127.0.0.1:8080/"));
         assert_ne!(a.stream_key, b.stream_key);
         assert_ne!(media.reset_stream_key(&a.arn).await.unwrap(), a.stream_key);
+    }
+
+    #[tokio::test]
+    async fn a_local_channel_never_broadcasts_and_metadata_goes_nowhere() {
+        let media = LocalMedia::new("http://127.0.0.1:8080".into());
+        let channel = media
+            .create_channel(AccountId::new(), "anna")
+            .await
+            .unwrap();
+
+        assert!(!media.stop_stream(&channel.arn).await.unwrap());
+        assert_eq!(media.live_stream(&channel.arn).await.unwrap(), None);
+        assert_eq!(
+            media
+                .ingest_configuration(&channel.arn, "st-1")
+                .await
+                .unwrap(),
+            None
+        );
+        media.put_metadata(&channel.arn, "{}").await.unwrap();
     }
 }

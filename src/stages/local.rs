@@ -1,14 +1,18 @@
 //! Stages without a media service: tokens are JWTs this process signs, shaped like IVS
 //! Real-Time's (participant id, capabilities, expiry), so the whole stage flow runs locally.
 
-use std::{collections::BTreeMap, sync::Mutex, time::Duration};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Mutex,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{Capability, ParticipantToken, Stages, StagesError};
+use super::{Capability, Participant, ParticipantToken, Stages, StagesError};
 use crate::domain::AccountId;
 
 /// What a local participant token asserts.
@@ -106,6 +110,20 @@ impl Stages for LocalStages {
 
     async fn delete_stage(&self, _stage: &str) -> Result<(), StagesError> {
         Ok(())
+    }
+
+    /// Local tokens are not connections: nobody is known to be there.
+    async fn participants(&self, _stage: &str) -> Result<Vec<Participant>, StagesError> {
+        Ok(Vec::new())
+    }
+
+    /// Local stages cost nothing and die with the process.
+    async fn sweep_idle(
+        &self,
+        _idle_for: Duration,
+        _in_use: &HashSet<String>,
+    ) -> Result<Vec<String>, StagesError> {
+        Ok(Vec::new())
     }
 }
 

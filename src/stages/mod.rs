@@ -5,13 +5,16 @@
 
 pub mod local;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashSet},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::AccountId;
+use crate::{domain::AccountId, store::Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -61,4 +64,48 @@ pub trait Stages: Send + Sync {
     ) -> Result<(), StagesError>;
     /// Deletes the stage; every participant is disconnected. Idempotent.
     async fn delete_stage(&self, stage: &str) -> Result<(), StagesError>;
+    /// Who the media service sees in the stage's current session (none without one), so a
+    /// restarted stage actor can reconcile its publishers with who is really there.
+    async fn participants(&self, stage: &str) -> Result<Vec<Participant>, StagesError>;
+    /// Deletes stages this deployment created that have had no session for `idle_for`,
+    /// except those in `in_use` (stages a stage actor still holds). Returns the deleted ids.
+    async fn sweep_idle(
+        &self,
+        idle_for: Duration,
+        in_use: &HashSet<String>,
+    ) -> Result<Vec<String>, StagesError>;
+}
+
+/// A participant of a stage's current session, as the media service sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub participant_id: String,
+    /// The `user_id` its token was minted for.
+    pub user_id: String,
+    /// Connected now (not yet disconnected).
+    pub connected: bool,
+    /// Has published media in this session.
+    pub published: bool,
+}
+
+/// One sweep for stages left idle (after a crash, or a host who never came back): the stages
+/// recorded in the store as live are kept, every other idle one of ours is deleted.
+pub async fn sweep_idle_stages(
+    stages: &dyn Stages,
+    store: &dyn Store,
+    idle_for: Duration,
+) -> anyhow::Result<Vec<String>> {
+    let mut in_use = HashSet::new();
+    for account in store.live_channels(100_000).await? {
+        if account.stage_since.is_none() {
+            continue;
+        }
+        let snapshot = store
+            .snapshot(&crate::actors::stage::snapshot_key(account.id))
+            .await?;
+        if let Some(arn) = snapshot.as_ref().and_then(|s| s["arn"].as_str()) {
+            in_use.insert(arn.to_owned());
+        }
+    }
+    Ok(stages.sweep_idle(idle_for, &in_use).await?)
 }

@@ -19,7 +19,7 @@ use crate::{
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `showrunner <args>` against moto's DynamoDB, configured by the environment alone.
-fn showrunner(moto: &Moto, table: &str, data_dir: &Path) -> tokio::process::Command {
+pub(crate) fn showrunner(moto: &Moto, table: &str, data_dir: &Path) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_showrunner"));
     // Only what is set here configures it, whatever the environment of the test run says.
     for (key, _) in std::env::vars_os() {
@@ -40,15 +40,19 @@ fn showrunner(moto: &Moto, table: &str, data_dir: &Path) -> tokio::process::Comm
 }
 
 /// A `showrunner serve` child on a port of its choosing. Killed when dropped.
-struct AwsServer {
-    base: String,
-    client: reqwest::Client,
+pub(crate) struct AwsServer {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
     child: tokio::process::Child,
 }
 
 impl AwsServer {
     async fn start(moto: &Moto, table: &str, data_dir: &Path) -> Self {
-        let mut command = showrunner(moto, table, data_dir);
+        Self::spawn(showrunner(moto, table, data_dir)).await
+    }
+
+    /// Serves with `command` (from [`showrunner`], maybe with more environment).
+    pub(crate) async fn spawn(mut command: tokio::process::Command) -> Self {
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped());
@@ -89,11 +93,11 @@ impl AwsServer {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -126,7 +130,7 @@ impl AwsServer {
         }
     }
 
-    async fn register(&self, username: &str) -> User {
+    pub(crate) async fn register(&self, username: &str) -> User {
         let response = self
             .client
             .post(self.url("/api/auth/register"))

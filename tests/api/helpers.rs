@@ -41,6 +41,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Starts an app on an existing data dir (to test restarts).
 pub async fn spawn_app_in(data_dir: PathBuf, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_backends(data_dir, adjust, |_| {}).await
+}
+
+/// Starts an app whose adapters `backends` adjusts (to put an SDK test client in).
+pub async fn spawn_app_with_backends(
+    data_dir: PathBuf,
+    adjust: impl FnOnce(&mut Config),
+    backends: impl FnOnce(&mut showrunner::startup::Backends),
+) -> TestApp {
     init_logs();
     let mut config = Config {
         data_dir: data_dir.clone(),
@@ -48,7 +57,7 @@ pub async fn spawn_app_in(data_dir: PathBuf, adjust: impl FnOnce(&mut Config)) -
     };
     config.http.listen = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
-    let app = App::build(config).await.expect("app builds");
+    let app = App::build_with(config, backends).await.expect("app builds");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -2,8 +2,10 @@
 //! fresh data dir and talks to it over real HTTP.
 
 mod auth;
+mod aws_media;
 mod aws_mode;
 mod channels;
+mod chat_rooms;
 mod helpers;
 mod presets;
 mod products;

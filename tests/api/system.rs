@@ -116,6 +116,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/me/stream-sessions"),
     ("get", "/api/me/stream-sessions/{stream_id}"),
     ("get", "/ws"),
+    ("get", "/api/platform"),
+    ("post", "/api/channels/{username}/chat-room/token"),
+    (
+        "delete",
+        "/api/channels/{username}/chat-room/messages/{message_id}",
+    ),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 export const WEB_DIR = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const REPO_DIR = path.resolve(WEB_DIR, '..');
 export const RESULTS_DIR = path.join(WEB_DIR, 'test-results');
-const BINARY = process.env.SHOWRUNNER_BIN ?? path.join(REPO_DIR, 'target/debug/showrunner');
+export const BINARY = process.env.SHOWRUNNER_BIN ?? path.join(REPO_DIR, 'target/debug/showrunner');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** A password every policy check accepts. */
@@ -115,8 +115,11 @@ export async function startServer(options = {}) {
   };
 }
 
-/** Debian's Chromium, headless, with a fresh profile (Playwright makes one per launch). */
-export function launchBrowser() {
+/**
+ * Debian's Chromium, headless, with a fresh profile (Playwright makes one per launch).
+ * @param {string[]} [extraArgs] e.g. a fake camera for broadcast tests
+ */
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -128,6 +131,7 @@ export function launchBrowser() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

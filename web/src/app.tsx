@@ -1,5 +1,5 @@
 import { useRef } from 'preact/hooks';
-import { LocationProvider, Route, Router } from 'preact-iso';
+import { lazy, LocationProvider, Route, Router } from 'preact-iso';
 import { Header } from './components/Header';
 import { Toasts } from './components/Toasts';
 import { Channel } from './pages/Channel';
@@ -15,6 +15,10 @@ import { Verify } from './pages/Verify';
 
 /** Links the client routes itself; the rest (`/api`, uploaded `/assets`, …) are left to the browser. */
 const CLIENT_SCOPE = /^\/(?!api\/|assets\/|static\/|healthz|readyz|metrics)/;
+
+// The health pages bring the chart library; they load when first opened.
+const Health = lazy(() => import('./pages/Health').then((m) => m.Health));
+const HealthSession = lazy(() => import('./pages/HealthSession').then((m) => m.HealthSession));
 
 function ChannelRoute({ username }: { username: string }) {
   return <Channel username={username} />;
@@ -47,6 +51,8 @@ export function App() {
           <Route path="/settings" component={Settings} />
           <Route path="/following" component={Following} />
           <Route path="/manager" component={Manager} />
+          <Route path="/health" component={Health} />
+          <Route path="/health/:session" component={HealthSession} />
           <Route path="/:username" component={ChannelRoute} />
           <Route default component={NotFound} />
         </Router>

@@ -121,6 +121,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
         ));
     }
     let mut action_errors = Vec::new();
+    let actions_started = actions.len();
     for a in actions {
         if let Ok(Err(e)) | Err(e) = a.await.map_err(anyhow::Error::from) {
             action_errors.push(e.to_string());
@@ -131,11 +132,10 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
     let outcomes = audience.finish().await;
     let (acked, chat_errors) = feed.finish().await;
 
+    let action_count = actions_started;
     report.line(format!(
-        "published {} messages in {publish_secs:.1} s ({} chat acked, {} actions); all delivered in time: {all}",
+        "published {} messages in {publish_secs:.1} s ({acked} chat acked, {action_count} actions); all delivered in time: {all}",
         published[0],
-        acked,
-        args.messages - acked.min(args.messages)
     ));
     if let (Some(s), Some(c)) = (server_cpu, client_cpu) {
         report.line(format!(

@@ -94,6 +94,8 @@ fn snapshot_key(channel: AccountId) -> String {
 impl Channel {
     fn broadcast(&self, frame: &ServerFrame) {
         self.hub.broadcast(&frame.to_bytes());
+        // Also to IVS (timed metadata, the chat room) when configured; never waits.
+        self.deps.relay.forward(self.channel, frame);
     }
 
     fn is_owner(&self, user: AccountId) -> bool {

@@ -79,5 +79,7 @@ export const stage = {
   accept: (username: string, target: string) => api.post<void>(`${ch(username)}/stage/requests/${seg(target)}/accept`),
   reject: (username: string, target: string) => api.post<void>(`${ch(username)}/stage/requests/${seg(target)}/reject`),
   remove: (username: string, target: string) => api.del<void>(`${ch(username)}/stage/participants/${seg(target)}`),
+  /** A subscribe-only token to watch the stage's video (AWS mode). */
+  spectate: (username: string) => api.post<ParticipantToken>(`${ch(username)}/stage/spectate`),
   join: (username: string, invite?: string) => api.post<JoinResponse>(`${ch(username)}/stage/join`, invite ? { invite } : {}),
 };

@@ -160,7 +160,7 @@ export function FormError({ message }: { message: string | null | undefined }) {
   );
 }
 
-export function Notice({ kind = 'info', children, testid }: { kind?: 'info' | 'success' | 'error'; children: ComponentChildren; testid?: string }) {
+export function Notice({ kind = 'info', children, testid }: { kind?: 'info' | 'success' | 'warning' | 'error'; children: ComponentChildren; testid?: string }) {
   return (
     <div class={`notice notice--${kind}`} role={kind === 'error' ? 'alert' : 'status'} data-testid={testid}>
       {children}

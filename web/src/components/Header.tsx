@@ -17,7 +17,7 @@ export function Logo() {
 
 function NavLink({ href, children }: { href: string; children: string }) {
   const { path } = useLocation();
-  const current = path === href;
+  const current = path === href || (href !== '/' && path.startsWith(`${href}/`));
   return (
     <a href={href} class="nav__link" aria-current={current ? 'page' : undefined}>
       {children}
@@ -42,6 +42,7 @@ export function Header() {
         <NavLink href="/">Browse</NavLink>
         {session.status === 'signed-in' && <NavLink href="/following">Following</NavLink>}
         {session.status === 'signed-in' && <NavLink href="/manager">Manager</NavLink>}
+        {session.status === 'signed-in' && <NavLink href="/health">Health</NavLink>}
       </nav>
       <div class="topbar__account">
         {session.status === 'unknown' && <span class="skeleton skeleton--pill" aria-hidden="true" />}
@@ -122,6 +123,11 @@ function AccountMenu({ account }: { account: Me }) {
           <li>
             <a href="/manager" class="menu__item">
               Stream manager
+            </a>
+          </li>
+          <li>
+            <a href="/health" class="menu__item">
+              Stream health
             </a>
           </li>
           <li>

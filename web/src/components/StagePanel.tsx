@@ -1,19 +1,22 @@
 // A channel's stage as a viewer sees it: who is on it (n/12), and the viewer's way onto it — a
 // join request (pending, retract, accepted or declined), or an invite link.
 //
-// Accepted viewers receive a publish token. Publishing needs the IVS Web Broadcast SDK against a
-// real IVS stage (AWS mode); this page says so instead of pretending to send video.
+// Accepted viewers receive a publish token. In AWS mode they publish their camera with it through
+// the IVS Web Broadcast SDK (`StageVideo`), and everyone else watches the stage with a
+// subscribe-only token; in local mode there is no video service, and the page says so.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiError, sentence } from '../api/errors';
 import { stage as stageApi } from '../api/live';
+import type { VideoMode } from '../api/platform';
 import { useSession } from '../api/session';
 import { loginUrl } from '../domain/navigation';
 import { onStage, type ChannelView } from '../realtime/channel';
 import { liveRequest } from '../realtime/live';
-import { RealtimeError, type ParticipantToken } from '../realtime/protocol';
+import { RealtimeError, type ParticipantToken, type Publisher } from '../realtime/protocol';
 import type { ChannelStore } from '../realtime/store';
+import { StageVideo } from './StageVideo';
 import { toast } from './Toasts';
 
 function errorText(e: unknown): string {
@@ -21,7 +24,8 @@ function errorText(e: unknown): string {
   return 'That did not work. Try again.';
 }
 
-export function TokenNote({ token, local }: { token: ParticipantToken; local: boolean }) {
+/** Local mode: the token arrived, but there is no video service to publish to. */
+export function TokenNote({ token }: { token: ParticipantToken }) {
   const expires = new Date(token.expires_at);
   return (
     <div class="stage__token" data-testid="stage-token">
@@ -29,15 +33,88 @@ export function TokenNote({ token, local }: { token: ParticipantToken; local: bo
         <strong>Publish token received</strong> <span class="muted small">(valid until {expires.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })})</span>
       </p>
       <p class="muted small">
-        {local
-          ? 'This server runs in local mode, with no video service: sending your camera needs the IVS Web Broadcast SDK and a real IVS stage (AWS mode). Nothing is being broadcast.'
-          : 'Sending your camera uses the IVS Web Broadcast SDK, which this version of the site does not include yet.'}
+        This server runs in local mode, with no video service: sending your camera needs the IVS Web Broadcast SDK and a real IVS stage (AWS mode). Nothing is being broadcast.
       </p>
     </div>
   );
 }
 
-export function StagePanel({ view, store, local }: { view: ChannelView; store: ChannelStore; local: boolean }) {
+/**
+ * Publishing on the stage with a publish token: the camera in AWS mode, a note in local mode.
+ * Without a token (back after a reload) `rejoin` asks the server for a fresh one.
+ */
+export function StagePublisher({
+  mode,
+  token,
+  publishers,
+  rejoin,
+}: {
+  mode: VideoMode;
+  token: ParticipantToken | null;
+  publishers: Publisher[];
+  rejoin?: () => Promise<ParticipantToken>;
+}) {
+  const [fresh, setFresh] = useState<ParticipantToken | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const current = token ?? fresh;
+  if (mode === 'unknown') return null;
+  if (mode !== 'ivs') return current ? <TokenNote token={current} /> : null;
+  if (!current) {
+    if (!rejoin) return null;
+    return (
+      <div class="stage__token">
+        <p class="muted small">You are on the stage. Turn your camera on to be seen.</p>
+        <button
+          type="button"
+          class="btn btn--primary"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            setError(null);
+            try {
+              setFresh(await rejoin());
+            } catch (e) {
+              setError(errorText(e));
+            } finally {
+              setBusy(false);
+            }
+          }}
+          data-testid="stage-rejoin"
+        >
+          Join with camera
+        </button>
+        {error && (
+          <p class="field__error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    );
+  }
+  return <StageVideo key={current.token} mode={mode} token={current} publish publishers={publishers} />;
+}
+
+/** Watching the stage's video with a subscribe-only token (AWS mode). */
+function StageSpectator({ username, publishers }: { username: string; publishers: Publisher[] }) {
+  const [token, setToken] = useState<ParticipantToken | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    stageApi.spectate(username).then(
+      (t) => live && setToken(t),
+      (e: unknown) => live && setError(errorText(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [username]);
+  if (error) return <p class="muted small">The stage’s video is not available: {error}</p>;
+  if (!token) return null;
+  return <StageVideo mode="ivs" token={token} publish={false} publishers={publishers} />;
+}
+
+export function StagePanel({ view, store, mode }: { view: ChannelView; store: ChannelStore; mode: VideoMode }) {
   const session = useSession();
   const { url, query, path, route } = useLocation();
   const [busy, setBusy] = useState(false);
@@ -134,6 +211,8 @@ export function StagePanel({ view, store, local }: { view: ChannelView; store: C
         ))}
       </ul>
 
+      {mode === 'ivs' && !amHost && !amOnStage && !token && <StageSpectator username={view.username} publishers={stage.publishers} />}
+
       {!amHost && (
         <div class="stage__me" data-testid="stage-me" data-state={amOnStage || token ? 'accepted' : my.state}>
           {session.status !== 'signed-in' ? (
@@ -145,7 +224,9 @@ export function StagePanel({ view, store, local }: { view: ChannelView; store: C
               <p class="stage__status stage__status--ok" role="status" data-testid="stage-accepted">
                 {my.state === 'accepted' ? 'The host accepted your request — you are on stage!' : 'You are on stage.'}
               </p>
-              {token && <TokenNote token={token} local={local} />}
+              {(token || amOnStage) && (
+                <StagePublisher mode={mode} token={token} publishers={stage.publishers} rejoin={async () => (await stageApi.join(view.username)).token} />
+              )}
               {amOnStage && (
                 <button type="button" class="btn btn--secondary" disabled={busy} onClick={leave} data-testid="stage-leave">
                   Leave the stage

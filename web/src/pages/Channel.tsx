@@ -2,12 +2,14 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api } from '../api/client';
 import { ApiError } from '../api/errors';
+import { useVideoMode, type VideoMode } from '../api/platform';
 import { useSession } from '../api/session';
 import type { ChannelPage } from '../api/types';
 import { Avatar } from '../components/Avatar';
 import { Chat } from '../components/Chat';
 import { Notice } from '../components/Form';
 import { LiveBadge, liveFor } from '../components/LiveBadge';
+import { IvsVideo } from '../components/IvsVideo';
 import { Confetti, StreamOverlay } from '../components/Overlay';
 import { StagePanel } from '../components/StagePanel';
 import { useResource, useTitle } from '../components/useResource';
@@ -17,6 +19,7 @@ import { isLocalPlayback, playerState } from '../domain/playback';
 import type { ChannelView } from '../realtime/channel';
 import { useChannel } from '../realtime/live';
 import type { ChannelStore } from '../realtime/store';
+import { useSyncedAction } from '../video/useSyncedAction';
 import { NotFound } from './NotFound';
 
 export function Channel({ username }: { username: string }) {
@@ -31,7 +34,12 @@ export function Channel({ username }: { username: string }) {
   useTitle(data ? data.username : username);
   // Chat, overlays, viewers and the stage, live over the page's websocket.
   const live = useChannel(username);
-  const view = live.view && live.view.username.toLowerCase() === username.toLowerCase() ? live.view : null;
+  const socketView = live.view && live.view.username.toLowerCase() === username.toLowerCase() ? live.view : null;
+  // In AWS mode overlays follow the video: an action waits for its timed-metadata cue.
+  const mode = useVideoMode();
+  const [videoDelay, setVideoDelay] = useState(0);
+  const synced = useSyncedAction(socketView, videoDelay, mode === 'ivs');
+  const view = socketView && mode === 'ivs' && socketView.status === 'ready' ? { ...socketView, action: synced.action } : socketView;
 
   const [followBusy, setFollowBusy] = useState(false);
   const [followError, setFollowError] = useState<string | null>(null);
@@ -107,7 +115,7 @@ export function Channel({ username }: { username: string }) {
   return (
     <div class="channel" style={{ '--profile': colorHex(data.color) }} data-testid="channel-page" data-username={data.username}>
       <div class="channel__main">
-        <Player channel={data} live={isLive} view={view} store={live.store} />
+        <Player channel={data} live={isLive} view={view} store={live.store} mode={mode} onCue={synced.onCue} onLatency={setVideoDelay} />
         <section class="channel__info" aria-labelledby="channel-name">
           <Avatar channel={data} size="xl" live={isLive} />
           <div class="channel__who">
@@ -160,7 +168,7 @@ export function Channel({ username }: { username: string }) {
           </div>
         </section>
         {followError && <Notice kind="error">{followError}</Notice>}
-        {view && live.store && <StagePanel view={view} store={live.store} local={isLocalPlayback(data.playback_url)} />}
+        {view && live.store && <StagePanel view={view} store={live.store} mode={mode} />}
       </div>
       {view ? (
         <Chat view={view} />
@@ -175,11 +183,27 @@ export function Channel({ username }: { username: string }) {
   );
 }
 
-function Player({ channel, live, view, store }: { channel: ChannelPage; live: boolean; view: ChannelView | null; store: ChannelStore | null }) {
-  const state = playerState(live, channel.playback_url);
+function Player({
+  channel,
+  live,
+  view,
+  store,
+  mode,
+  onCue,
+  onLatency,
+}: {
+  channel: ChannelPage;
+  live: boolean;
+  view: ChannelView | null;
+  store: ChannelStore | null;
+  mode: VideoMode;
+  onCue: (text: string) => void;
+  onLatency: (ms: number) => void;
+}) {
+  const state = playerState(live, channel.playback_url, mode);
   const ready = view?.status === 'ready';
   const celebration = ready && view.action?.action.type === 'celebration' ? view.action.id : null;
-  const local = isLocalPlayback(channel.playback_url);
+  const local = mode === 'local' || (mode === 'unknown' && isLocalPlayback(channel.playback_url));
   return (
     <section class="player" aria-label={`${channel.username}’s stream`} data-testid="player" data-player-state={state}>
       <div class="player__screen">
@@ -193,7 +217,7 @@ function Player({ channel, live, view, store }: { channel: ChannelPage; live: bo
           {state === 'offline' ? (
             <>
               <p class="player__headline">{channel.username} is offline</p>
-              <p class="player__text">{channel.is_own ? 'Go live from your encoder with the stream key in Settings.' : 'Follow to find them quickly when they go live.'}</p>
+              <p class="player__text">{channel.is_own ? 'Go live from your encoder with the stream key in the stream manager.' : 'Follow to find them quickly when they go live.'}</p>
             </>
           ) : state === 'local' ? (
             <>
@@ -203,10 +227,11 @@ function Player({ channel, live, view, store }: { channel: ChannelPage; live: bo
           ) : (
             <>
               <p class="player__headline">{channel.username} is live</p>
-              <p class="player__text">Video playback is not available in this version of the site.</p>
+              <p class="player__text">{state === 'video' ? 'Starting the video…' : 'Connecting…'}</p>
             </>
           )}
         </div>
+        {state === 'video' && <IvsVideo mode={mode} url={channel.playback_url} title={`${channel.username}’s live video`} onCue={onCue} onLatency={onLatency} />}
         {local && (
           <span class="player__tag" data-testid="local-mode">
             Local mode · no video service

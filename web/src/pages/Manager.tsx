@@ -9,7 +9,7 @@ import { Chat } from '../components/Chat';
 import { LiveBadge } from '../components/LiveBadge';
 import { RequireAuth } from '../components/RequireAuth';
 import { useTitle } from '../components/useResource';
-import { isLocalPlayback } from '../domain/playback';
+import { useVideoMode } from '../api/platform';
 import { useChannel } from '../realtime/live';
 import { Composer } from './manager/Composer';
 import { Moderation } from './manager/Moderation';
@@ -33,6 +33,7 @@ const SECTIONS = [
 
 function ManagerPage({ account }: { account: Me }) {
   const { view, store } = useChannel(account.username);
+  const mode = useVideoMode();
 
   // The stream key may have been reset in another tab.
   useEffect(() => {
@@ -54,6 +55,9 @@ function ManagerPage({ account }: { account: Me }) {
                 </span>
               )}
               <a href={`/${encodeURIComponent(account.username)}`}>View your channel</a>
+              <a href="/health" data-testid="manager-health-link">
+                Stream health
+              </a>
             </p>
           </div>
           <nav class="manager__nav" aria-label="Stream manager sections">
@@ -74,8 +78,8 @@ function ManagerPage({ account }: { account: Me }) {
             <ActiveAction view={view} username={account.username} />
             <Polls view={view} username={account.username} />
             <Composer username={account.username} stageLive={!!view.stage} />
-            <StageHost view={view} store={store} username={account.username} local={isLocalPlayback(account.channel.playback_url)} />
-            <GoLive account={account} />
+            <StageHost view={view} store={store} username={account.username} mode={mode} />
+            <GoLive account={account} mode={mode} />
             <Moderation view={view} username={account.username} />
           </div>
         )}

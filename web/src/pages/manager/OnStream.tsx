@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../../api/errors';
 import { actions } from '../../api/live';
+import type { VideoMode } from '../../api/platform';
 import type { Me } from '../../api/types';
 import { CopyField } from '../../components/CopyField';
 import { Countdown, PollCard } from '../../components/Overlay';
@@ -12,8 +13,9 @@ import { useResource } from '../../components/useResource';
 import { actionLabel, describeAction } from '../../domain/actions';
 import type { ChannelView } from '../../realtime/channel';
 import { useServerNow } from '../../realtime/live';
+import { BrowserBroadcast } from './BrowserBroadcast';
 
-export function GoLive({ account }: { account: Me }) {
+export function GoLive({ account, mode }: { account: Me; mode: VideoMode }) {
   return (
     <section class="panel" id="go-live" aria-labelledby="go-live-title" data-testid="go-live">
       <h2 id="go-live-title" class="panel__title">
@@ -26,6 +28,16 @@ export function GoLive({ account }: { account: Me }) {
         <CopyField label="Ingest server" value={account.channel.ingest_server_url} testid="manager-ingest" />
         <CopyField label="Stream key" value={account.channel.stream_key} secret testid="manager-stream-key" />
       </div>
+      {mode === 'ivs' && <BrowserBroadcast account={account} mode={mode} />}
+      {mode === 'local' && (
+        <p class="muted small" data-testid="golive-local">
+          Local mode: this server has no video service, so nothing can stream to it. The stream simulator plays a broadcast through it instead — see{' '}
+          <a href="/health">Stream health</a>.
+        </p>
+      )}
+      <p class="muted small">
+        How did it go? <a href="/health">Stream health</a> has every broadcast’s events, encoder settings and charts.
+      </p>
     </section>
   );
 }

@@ -6,8 +6,9 @@ import { ApiError, sentence } from '../../api/errors';
 import { stage as stageApi } from '../../api/live';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyField } from '../../components/CopyField';
-import { TokenNote } from '../../components/StagePanel';
+import { StagePublisher } from '../../components/StagePanel';
 import { toast } from '../../components/Toasts';
+import type { VideoMode } from '../../api/platform';
 import type { ChannelView } from '../../realtime/channel';
 import type { ParticipantToken } from '../../realtime/protocol';
 import type { ChannelStore } from '../../realtime/store';
@@ -16,7 +17,7 @@ function message(e: unknown): string {
   return e instanceof ApiError ? sentence(e.message) : 'That did not work. Try again.';
 }
 
-export function StageHost({ view, store, username, local }: { view: ChannelView; store: ChannelStore; username: string; local: boolean }) {
+export function StageHost({ view, store, username, mode }: { view: ChannelView; store: ChannelStore; username: string; mode: VideoMode }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [hostToken, setHostToken] = useState<ParticipantToken | null>(null);
@@ -136,7 +137,7 @@ export function StageHost({ view, store, username, local }: { view: ChannelView;
           End stage
         </button>
       </div>
-      {hostToken && <TokenNote token={hostToken} local={local} />}
+      <StagePublisher mode={mode} token={hostToken} publishers={stage.publishers} rejoin={async () => (await stageApi.join(username)).token} />
       {error && (
         <p class="field__error" role="alert" data-testid="stage-host-error">
           {error}
