@@ -73,8 +73,7 @@ impl Connector {
     }
 
     /// Opens connection number `index`, signed in with `token` if given. The read buffer is
-    /// 16 KiB, not tungstenite's 128 KiB: it zero-fills its whole read buffer before every
-    /// read, and a coalesced chat frame is a few KiB.
+    /// kept small: tungstenite zero-fills its whole read buffer before each read.
     pub async fn connect(&self, index: usize, token: Option<&str>) -> anyhow::Result<Ws> {
         let socket = TcpSocket::new_v4()?;
         socket.bind(SocketAddr::from((self.sources.ip(index), 0)))?;
@@ -117,46 +116,35 @@ pub async fn next_text(ws: &mut Ws, timeout: Duration) -> anyhow::Result<String>
     }
 }
 
-/// Reads frames until one whose `type` is `kind` (and, for replies, whose `id` is `id`);
-/// returns its text. Frames are told apart by their first bytes (the server writes `type`
-/// first and a reply's `id` second), so a large snapshot is not parsed by this client.
+/// Reads frames until one whose `type` is `kind` (and, for replies, whose `id` is `id`).
 pub async fn expect(
     ws: &mut Ws,
     kind: &str,
     id: Option<u64>,
     timeout: Duration,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<serde_json::Value> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let wanted = match id {
-        Some(id) => format!(r#"{{"type":"{kind}","id":{id}"#),
-        None => format!(r#"{{"type":"{kind}""#),
-    };
-    let refused = id.map(|id| format!(r#"{{"type":"error","id":{id},"#));
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let text = next_text(ws, left).await?;
-        if let Some(r) = &refused
-            && text.starts_with(r.as_str())
-        {
-            let v: serde_json::Value = serde_json::from_str(&text)?;
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        if v["type"] == "error" && id.is_some() && v["id"].as_u64() == id {
             bail!("{kind} refused: {}", v["code"]);
         }
-        if text.starts_with(&wanted)
-            && (id.is_none() || matches!(text.as_bytes().get(wanted.len()), Some(b',' | b'}')))
-        {
-            return Ok(text);
+        if v["type"] == kind && (id.is_none() || v["id"].as_u64() == id) {
+            return Ok(v);
         }
     }
 }
 
 /// Connects, subscribes to `channel` (a username) and waits for the snapshot; returns the
-/// socket and the snapshot's text.
+/// socket and the snapshot.
 pub async fn join(
     connector: &Connector,
     index: usize,
     token: Option<&str>,
     channel: &str,
-) -> anyhow::Result<(Ws, String)> {
+) -> anyhow::Result<(Ws, serde_json::Value)> {
     let mut ws = connector.connect(index, token).await?;
     expect(&mut ws, "welcome", None, Duration::from_secs(30)).await?;
     let sub = serde_json::json!({"type":"subscribe","id":1,"channel":channel}).to_string();
@@ -340,7 +328,7 @@ pub async fn join_many<F>(
     parallel: usize,
     what: &str,
     make: F,
-) -> anyhow::Result<Vec<(Ws, String)>>
+) -> anyhow::Result<Vec<(Ws, serde_json::Value)>>
 where
     F: Fn(usize) -> (Option<String>, String),
 {
@@ -352,7 +340,7 @@ where
             (i, t, c)
         })
         .collect();
-    let results: Vec<anyhow::Result<(usize, Ws, String)>> = futures::stream::iter(specs)
+    let results: Vec<anyhow::Result<(usize, Ws, serde_json::Value)>> = futures::stream::iter(specs)
         .map(|(i, token, channel)| {
             let connector = connector.clone();
             let bar = bar.clone();
