@@ -73,7 +73,8 @@ impl Connector {
     }
 
     /// Opens connection number `index`, signed in with `token` if given. The read buffer is
-    /// kept small: tungstenite zero-fills its whole read buffer before each read.
+    /// 16 KiB, not tungstenite's 128 KiB: it zero-fills its whole read buffer before every
+    /// read, and a coalesced chat frame is a few KiB.
     pub async fn connect(&self, index: usize, token: Option<&str>) -> anyhow::Result<Ws> {
         let socket = TcpSocket::new_v4()?;
         socket.bind(SocketAddr::from((self.sources.ip(index), 0)))?;
@@ -116,35 +117,46 @@ pub async fn next_text(ws: &mut Ws, timeout: Duration) -> anyhow::Result<String>
     }
 }
 
-/// Reads frames until one whose `type` is `kind` (and, for replies, whose `id` is `id`).
+/// Reads frames until one whose `type` is `kind` (and, for replies, whose `id` is `id`);
+/// returns its text. Frames are told apart by their first bytes (the server writes `type`
+/// first and a reply's `id` second), so a large snapshot is not parsed by this client.
 pub async fn expect(
     ws: &mut Ws,
     kind: &str,
     id: Option<u64>,
     timeout: Duration,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<String> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let wanted = match id {
+        Some(id) => format!(r#"{{"type":"{kind}","id":{id}"#),
+        None => format!(r#"{{"type":"{kind}""#),
+    };
+    let refused = id.map(|id| format!(r#"{{"type":"error","id":{id},"#));
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let text = next_text(ws, left).await?;
-        let v: serde_json::Value = serde_json::from_str(&text)?;
-        if v["type"] == "error" && id.is_some() && v["id"].as_u64() == id {
+        if let Some(r) = &refused
+            && text.starts_with(r.as_str())
+        {
+            let v: serde_json::Value = serde_json::from_str(&text)?;
             bail!("{kind} refused: {}", v["code"]);
         }
-        if v["type"] == kind && (id.is_none() || v["id"].as_u64() == id) {
-            return Ok(v);
+        if text.starts_with(&wanted)
+            && (id.is_none() || matches!(text.as_bytes().get(wanted.len()), Some(b',' | b'}')))
+        {
+            return Ok(text);
         }
     }
 }
 
 /// Connects, subscribes to `channel` (a username) and waits for the snapshot; returns the
-/// socket and the snapshot.
+/// socket and the snapshot's text.
 pub async fn join(
     connector: &Connector,
     index: usize,
     token: Option<&str>,
     channel: &str,
-) -> anyhow::Result<(Ws, serde_json::Value)> {
+) -> anyhow::Result<(Ws, String)> {
     let mut ws = connector.connect(index, token).await?;
     expect(&mut ws, "welcome", None, Duration::from_secs(30)).await?;
     let sub = serde_json::json!({"type":"subscribe","id":1,"channel":channel}).to_string();
@@ -274,13 +286,20 @@ impl Publisher {
         let handle = tokio::spawn(async move {
             let mut out = PublisherOutcome::default();
             let mut open = true;
+            // Replies are awaited only while some are outstanding: an idle publisher hears
+            // nothing but the server's pings (every 30 s).
+            let mut last_reply = tokio::time::Instant::now();
             loop {
-                if !open && out.acked + out.errors.len() as u64 >= out.sent {
+                let outstanding = out.sent > out.acked + out.errors.len() as u64;
+                if !open && !outstanding {
                     break;
                 }
                 tokio::select! {
                     frame = rx.recv(), if open => match frame {
                         Some(f) => {
+                            if !outstanding {
+                                last_reply = tokio::time::Instant::now();
+                            }
                             out.sent += 1;
                             if let Err(e) = ws.send(Message::Text(f.into())).await {
                                 out.errors.push(format!("send: {e}"));
@@ -289,19 +308,24 @@ impl Publisher {
                         }
                         None => open = false,
                     },
-                    msg = tokio::time::timeout(Duration::from_secs(30), ws.next()) => match msg {
-                        Ok(Some(Ok(Message::Text(t)))) => {
+                    msg = ws.next() => match msg {
+                        Some(Ok(Message::Text(t))) => {
                             if t.starts_with(r#"{"type":"ack""#) {
                                 out.acked += 1;
+                                last_reply = tokio::time::Instant::now();
                             } else if t.starts_with(r#"{"type":"error""#) {
                                 out.errors.push(t.to_string());
+                                last_reply = tokio::time::Instant::now();
                             }
                         }
-                        Ok(Some(Ok(_))) => {}
-                        Ok(Some(Err(e))) => { out.errors.push(format!("read: {e}")); break; }
-                        Ok(None) => { out.errors.push("publisher connection ended".into()); break; }
-                        Err(_) => { out.errors.push("no reply within 30 s".into()); break; }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => { out.errors.push(format!("read: {e}")); break; }
+                        None => { out.errors.push("publisher connection ended".into()); break; }
                     },
+                    _ = tokio::time::sleep_until(last_reply + Duration::from_secs(60)), if outstanding => {
+                        out.errors.push("no reply within 60 s".into());
+                        break;
+                    }
                 }
             }
             let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(None)).await;
@@ -328,7 +352,7 @@ pub async fn join_many<F>(
     parallel: usize,
     what: &str,
     make: F,
-) -> anyhow::Result<Vec<(Ws, serde_json::Value)>>
+) -> anyhow::Result<Vec<(Ws, String)>>
 where
     F: Fn(usize) -> (Option<String>, String),
 {
@@ -340,7 +364,7 @@ where
             (i, t, c)
         })
         .collect();
-    let results: Vec<anyhow::Result<(usize, Ws, serde_json::Value)>> = futures::stream::iter(specs)
+    let results: Vec<anyhow::Result<(usize, Ws, String)>> = futures::stream::iter(specs)
         .map(|(i, token, channel)| {
             let connector = connector.clone();
             let bar = bar.clone();

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, spawn_app, spawn_app_in};
+use crate::helpers::{PASSWORD, assert_error, spawn_app, spawn_app_in};
 
 #[tokio::test]
 async fn health_readiness_and_request_ids() {
@@ -259,5 +259,41 @@ async fn configured_cors_origins_may_call_the_api_and_others_may_not() {
             .headers()
             .get("access-control-allow-origin")
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_request_to_the_websocket_route_that_is_no_handshake_is_told_what_is_missing() {
+    let app = spawn_app().await;
+    let plain = assert_error(
+        app.get("/ws").await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    )
+    .await;
+    assert!(
+        plain["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Connection header"),
+        "{plain}"
+    );
+    let old_version = app
+        .client
+        .get(app.url("/ws"))
+        .header("connection", "keep-alive, Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(old_version, StatusCode::BAD_REQUEST, "malformed_request").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Sec-WebSocket-Version"),
+        "{body}"
     );
 }

@@ -158,7 +158,7 @@ async fn phase(
     tokio::time::sleep(Duration::from_millis(600)).await;
     if let Some((api, owner)) = end {
         let _ = api.stop_action(owner).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let _ = stop.send(true);
     let mut sockets = Vec::new();

@@ -51,10 +51,12 @@ pub async fn run(ctx: &mut Ctx) -> Vec<(String, anyhow::Result<Report>)> {
     results.push(("poll-storm".into(), poll_storm::run(ctx, &polls).await));
     let ch = churn::Args {
         rate: 200.0,
-        duration_secs: 1.0,
+        duration_secs: 0.5,
         subscribe: true,
         max_in_flight: 100,
         sources: 4,
+        channel: None,
+        rounds: 2,
     };
     results.push(("churn".into(), churn::run(ctx, &ch).await));
     let stage = stage_rush::Args {

@@ -36,6 +36,13 @@ pub const MAX_PUBLISHERS: usize = 12;
 /// How long participant tokens are valid.
 const TOKEN_VALIDITY: Duration = Duration::from_secs(12 * 3600);
 
+/// `updated` goes to every viewer of the channel, and a rush of join requests changes the queue
+/// length hundreds of times a second: one frame per change queued that many frames in every
+/// viewer's outbox (1,000 requests at once closed half of 1,000 watchers as slow consumers). So
+/// the view goes out at most this often: a change at once, later ones folded into one frame at
+/// the end of the interval, which carries the latest view.
+const VIEW_EVERY: Duration = Duration::from_millis(200);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -115,6 +122,11 @@ pub struct StageState {
     /// Since when nobody publishes.
     empty_since: Option<tokio::time::Instant>,
     ended: bool,
+    myself: ActorRef<StageMsg>,
+    /// When the last `updated` frame went out.
+    view_sent: Option<tokio::time::Instant>,
+    /// A `FlushView` is on its way and will send the latest view.
+    view_flush_scheduled: bool,
 }
 
 impl StageState {
@@ -142,8 +154,9 @@ impl StageState {
         self.snap.queue.iter().cloned().collect()
     }
 
-    /// Persists, tells the channel (for snapshots), and broadcasts the new view.
-    async fn changed(&self) {
+    /// Persists, tells the channel (for snapshots), and broadcasts the new view (throttled, see
+    /// [`VIEW_EVERY`]).
+    async fn changed(&mut self) {
         let store = &self.deps.store;
         match serde_json::to_value(&self.snap) {
             Ok(v) => {
@@ -153,12 +166,27 @@ impl StageState {
             }
             Err(e) => tracing::error!(error = %e, "stage snapshot does not serialise"),
         }
-        let view = self.view();
         let _ = self.parent.cast(ChannelMsg::StageUpdated {
-            view: Some(view.clone()),
+            view: Some(self.view()),
             queue: self.queue(),
         });
-        self.broadcast(serde_json::json!({ "kind": "updated", "stage": view }));
+        if self.view_flush_scheduled {
+            return;
+        }
+        let wait = self
+            .view_sent
+            .map_or(Duration::ZERO, |at| VIEW_EVERY.saturating_sub(at.elapsed()));
+        if wait.is_zero() {
+            self.send_view();
+        } else {
+            self.view_flush_scheduled = true;
+            self.myself.send_after(wait, || StageMsg::FlushView);
+        }
+    }
+
+    fn send_view(&mut self) {
+        self.view_sent = Some(tokio::time::Instant::now());
+        self.broadcast(serde_json::json!({ "kind": "updated", "stage": self.view() }));
     }
 
     fn broadcast(&self, event: serde_json::Value) {
@@ -312,6 +340,9 @@ impl Actor for StageActor {
             snap,
             grace_timer: None,
             ended: false,
+            myself: myself.clone(),
+            view_sent: None,
+            view_flush_scheduled: false,
         };
         // A stage resumed while its host was away keeps counting from when they left.
         if let Some(away) = state.snap.host_away_since {
@@ -568,6 +599,10 @@ impl Actor for StageActor {
             }
             StageMsg::View { reply } => {
                 let _ = reply.send(state.view());
+            }
+            StageMsg::FlushView => {
+                state.view_flush_scheduled = false;
+                state.send_view();
             }
             StageMsg::Crash => return Err("crash requested".into()),
         }

@@ -143,6 +143,8 @@ pub enum StageMsg {
     View {
         reply: RpcReplyPort<StageView>,
     },
+    /// Timer: send the view that changed since the last `updated` frame.
+    FlushView,
     /// Fails the actor on purpose, to exercise recovery. Never sent by the product.
     Crash,
 }
@@ -170,6 +172,7 @@ pub(crate) fn refuse(message: StageMsg, error: StageError) {
         StageMsg::View { .. }
         | StageMsg::HostPresence { .. }
         | StageMsg::GraceExpired
+        | StageMsg::FlushView
         | StageMsg::Tick
         | StageMsg::Crash => {}
     }
