@@ -20,7 +20,10 @@ use crate::{
     catalog::{DisabledCatalog, PaApiCatalog, ProductCatalog},
     chat_rooms::{ChatRooms, RoomDirectory},
     config::{Backend, ChatTransport, Config, MetricsSource},
-    gateway::{ConnectionSettings, GatewayDeps},
+    gateway::{
+        ConnectionSettings, GatewayDeps,
+        socket::{Peer, SocketListener},
+    },
     http::{AppState, HttpMetrics},
     mail::{Mailer, OutboxMailer, SmtpMailer},
     media::{Media, local::LocalMedia},
@@ -355,8 +358,8 @@ impl App {
             realtime.shutdown().await;
         };
         axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            SocketListener(self.listener),
+            router.into_make_service_with_connect_info::<Peer>(),
         )
         .with_graceful_shutdown(shutdown)
         .await

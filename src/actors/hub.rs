@@ -10,17 +10,20 @@
 //! connection in the order they were broadcast.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
 use bytes::Bytes;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
-use crate::domain::AccountId;
+use crate::{
+    domain::AccountId,
+    gateway::socket::{SharedSocket, WireFrame},
+};
 
 /// Websocket close codes this service uses (documented in `docs/protocol.md`).
 pub mod close {
@@ -37,6 +40,9 @@ pub mod close {
     /// Too many frames from the client.
     pub const RATE_LIMITED: u16 = 4029;
 }
+
+/// Broadcasts to at least this many subscribers are written by one thread per core.
+const LARGE_SWEEP: usize = 512;
 
 /// Identifies one websocket connection for the life of the process.
 pub type ConnId = u64;
@@ -83,29 +89,251 @@ impl CloseSignal {
     }
 }
 
+/// Creates a connection's outbox: at most `capacity` frames waiting. With `socket`, frames may
+/// also be written straight to it (see [`OutboxSender::send_frame`]).
+///
+/// Not a tokio `mpsc` channel: that allocates a block of 32 slots (~1.1 KiB) per connection at
+/// creation, idle or not, and the 8 KB budget per idle connection cannot spare it. This queue
+/// allocates when frames wait and gives a backlog's memory back once drained.
+pub fn outbox(capacity: usize, socket: Option<SharedSocket>) -> (OutboxSender, Outbox) {
+    let shared = Arc::new(OutboxShared {
+        state: Mutex::new(Outgoing::default()),
+        ready: Notify::new(),
+        capacity,
+        receiver_alive: AtomicBool::new(true),
+        socket,
+    });
+    (OutboxSender(shared.clone()), Outbox(shared))
+}
+
+/// A queue that held more than this many frames is shrunk once drained.
+const KEEP_QUEUED_SLOTS: usize = 64;
+
+#[derive(Debug)]
+struct OutboxShared {
+    state: Mutex<Outgoing>,
+    ready: Notify,
+    capacity: usize,
+    receiver_alive: AtomicBool,
+    socket: Option<SharedSocket>,
+}
+
+/// Who may write to the socket: a sender, for one whole frame, while holding this state's lock
+/// with nothing queued and the connection task not writing; otherwise only the connection task,
+/// in queue order. So frames reach the socket whole and in the order they were sent.
+#[derive(Debug, Default)]
+struct Outgoing {
+    queue: VecDeque<Queued>,
+    /// The connection task took frames (or writes a control frame) and has not finished. Stays
+    /// set after a write the task abandoned (the stream may end mid-frame).
+    task_writing: bool,
+}
+
+/// Something waiting to be written by the connection task.
+#[derive(Debug)]
+pub enum Queued {
+    /// A frame's payload, to be framed by the task.
+    Frame(Bytes),
+    /// The unwritten end of a frame a sender started writing; goes out first, as is.
+    Raw(Bytes),
+}
+
+impl Queued {
+    fn len(&self) -> usize {
+        match self {
+            Queued::Frame(b) | Queued::Raw(b) => b.len(),
+        }
+    }
+}
+
+impl OutboxShared {
+    fn state(&self) -> std::sync::MutexGuard<'_, Outgoing> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Why a frame was not queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OutboxError {
+    Full,
+    Closed,
+}
+
+/// Sends frames to one connection.
+#[derive(Debug, Clone)]
+pub struct OutboxSender(Arc<OutboxShared>);
+
+impl OutboxSender {
+    /// Queues a frame's payload for the connection task.
+    pub fn try_send(&self, payload: Bytes) -> Result<(), OutboxError> {
+        if self.is_closed() {
+            return Err(OutboxError::Closed);
+        }
+        let mut state = self.0.state();
+        self.enqueue(&mut state, Queued::Frame(payload))
+    }
+
+    /// Writes a frame straight to the socket when nothing is ahead of it and the socket takes it
+    /// at once (the common case for a viewer keeping up), else queues it. A frame the socket took
+    /// only part of is finished by the connection task before anything else.
+    pub fn send_frame(&self, frame: &WireFrame) -> Result<(), OutboxError> {
+        if self.is_closed() {
+            return Err(OutboxError::Closed);
+        }
+        let mut state = self.0.state();
+        if let Some(socket) = &self.0.socket
+            && state.queue.is_empty()
+            && !state.task_writing
+        {
+            let wire = frame.wire();
+            match socket.try_write(wire) {
+                Ok(n) if n == wire.len() => return Ok(()),
+                Ok(n) => {
+                    state.queue.push_back(Queued::Raw(wire.slice(n..)));
+                    drop(state);
+                    self.0.ready.notify_one();
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                // A broken socket: the connection task reads the error and ends.
+                Err(_) => return Ok(()),
+            }
+        }
+        self.enqueue(&mut state, Queued::Frame(frame.payload()))
+    }
+
+    fn enqueue(&self, state: &mut Outgoing, item: Queued) -> Result<(), OutboxError> {
+        if state.queue.len() >= self.0.capacity {
+            return Err(OutboxError::Full);
+        }
+        state.queue.push_back(item);
+        self.0.ready.notify_one();
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        !self.0.receiver_alive.load(Ordering::Acquire)
+    }
+
+    /// Whether frames may be written straight to a socket (so are worth framing once up front).
+    fn has_socket(&self) -> bool {
+        self.0.socket.is_some()
+    }
+}
+
+/// The connection's end of its outbox.
+#[derive(Debug)]
+pub struct Outbox(Arc<OutboxShared>);
+
+impl Outbox {
+    /// Waits for queued frames, then takes them (up to about `max_bytes`) into `batch` and holds
+    /// the socket for the task until [`Self::release`]. Cancel-safe: frames are taken only in the
+    /// poll that returns.
+    pub async fn next_batch(&mut self, max_bytes: usize, batch: &mut Vec<Queued>) {
+        loop {
+            {
+                let mut state = self.0.state();
+                if !state.queue.is_empty() {
+                    state.task_writing = true;
+                    let mut taken = 0;
+                    while taken < max_bytes
+                        && let Some(item) = state.queue.pop_front()
+                    {
+                        taken += item.len();
+                        batch.push(item);
+                    }
+                    if state.queue.is_empty() && state.queue.capacity() > KEEP_QUEUED_SLOTS {
+                        state.queue = VecDeque::new();
+                    }
+                    return;
+                }
+            }
+            // A frame queued between the check and the wait leaves a permit behind, so the
+            // wait then returns at once.
+            self.0.ready.notified().await;
+        }
+    }
+
+    /// Holds the socket for the task (to write a control frame, or for good when closing).
+    pub fn hold(&self) {
+        self.0.state().task_writing = true;
+    }
+
+    /// The task wrote what it held the socket for.
+    pub fn release(&self) {
+        self.0.state().task_writing = false;
+    }
+
+    /// The next queued payload, if any (for in-memory connections in tests).
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        let mut state = self.0.state();
+        let item = state.queue.pop_front();
+        if item.is_none() && state.queue.capacity() > KEEP_QUEUED_SLOTS {
+            state.queue = VecDeque::new();
+        }
+        item.map(|(Queued::Frame(b) | Queued::Raw(b))| b)
+    }
+
+    /// The next queued payload, waiting for one (for in-memory connections in tests).
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(frame) = self.try_recv() {
+                return Some(frame);
+            }
+            self.0.ready.notified().await;
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.0.receiver_alive.store(false, Ordering::Release);
+        self.0.state().queue.clear();
+    }
+}
+
 /// The sending side of one connection's outbox.
 #[derive(Debug, Clone)]
 pub struct ConnSender {
     pub id: ConnId,
-    tx: mpsc::Sender<Bytes>,
+    tx: OutboxSender,
     close: Arc<CloseSignal>,
 }
 
 impl ConnSender {
-    pub fn new(id: ConnId, tx: mpsc::Sender<Bytes>, close: Arc<CloseSignal>) -> Self {
+    pub fn new(id: ConnId, tx: OutboxSender, close: Arc<CloseSignal>) -> Self {
         Self { id, tx, close }
     }
 
-    /// Queues a frame without waiting. A full outbox closes the connection as a slow consumer;
-    /// returns whether the frame was queued.
-    pub fn send(&self, frame: &Bytes) -> bool {
-        match self.tx.try_send(frame.clone()) {
+    /// Sends a frame without waiting. A full outbox closes the connection as a slow consumer;
+    /// returns whether the frame was sent.
+    pub fn send(&self, payload: &Bytes) -> bool {
+        let sent = if self.tx.has_socket() {
+            self.tx.send_frame(&WireFrame::text(payload))
+        } else {
+            self.tx.try_send(payload.clone())
+        };
+        self.sent(sent)
+    }
+
+    /// As [`Self::send`], with the frame already framed (once, for every recipient).
+    pub fn send_frame(&self, frame: &WireFrame) -> bool {
+        self.sent(self.tx.send_frame(frame))
+    }
+
+    /// As [`Self::send_frame`], always through the connection task.
+    pub fn queue_frame(&self, frame: &WireFrame) -> bool {
+        self.sent(self.tx.try_send(frame.payload()))
+    }
+
+    fn sent(&self, outcome: Result<(), OutboxError>) -> bool {
+        match outcome {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(OutboxError::Full) => {
                 self.close.close(close::SLOW_CONSUMER, "slow consumer");
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(OutboxError::Closed) => false,
         }
     }
 
@@ -130,6 +358,8 @@ pub struct Subscriber {
 #[derive(Debug, Default)]
 pub struct Hub {
     subscribers: Mutex<HashMap<ConnId, Subscriber>>,
+    /// When the last broadcast to a large hub began, and how long its last direct sweep took.
+    pace: Mutex<Option<(std::time::Instant, std::time::Duration)>>,
 }
 
 impl Hub {
@@ -159,10 +389,63 @@ impl Hub {
         self.lock().values().any(|s| s.user == Some(user))
     }
 
-    /// Sends one already-serialised frame to every subscriber. Subscribers whose connection is
-    /// gone, or who were just found too slow (and are being closed), are dropped on the way.
-    pub fn broadcast(&self, frame: &Bytes) {
-        self.lock().retain(|_, s| s.sender.send(frame));
+    /// Sends one already-serialised frame to every subscriber, framed once for all of them.
+    /// Subscribers whose connection is gone, or who were just found too slow (and are being
+    /// closed), are dropped on the way.
+    ///
+    /// Most frames are written to their sockets right here, ~10 µs each with the kernel's
+    /// loopback work: for thousands of subscribers the writes are split over one thread per core
+    /// (a frame to 10,000 viewers then takes half as long), and the runtime is told this worker
+    /// blocks meanwhile, so its other tasks move elsewhere.
+    ///
+    /// Under a storm that would be one write per frame per viewer, more than the machine can do;
+    /// so a large hub writes directly only if its previous broadcast was at least twice as long
+    /// ago as its last direct sweep took. Otherwise frames are queued, and each connection task
+    /// writes everything queued for it in one go when its turn comes, which coalesces. (Mixing
+    /// the two within a storm was worse than either: a direct sweep holds up the channel while
+    /// the connection tasks still drain their queues.)
+    pub fn broadcast(&self, payload: &Bytes) {
+        let frame = WireFrame::text(payload);
+        let mut subscribers = self.lock();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if subscribers.len() < LARGE_SWEEP || threads < 2 || !multi_threaded {
+            subscribers.retain(|_, s| s.sender.send_frame(&frame));
+            return;
+        }
+        let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
+        let started = std::time::Instant::now();
+        let busy = pace.is_some_and(|(previous, took)| started.duration_since(previous) < took * 2);
+        if busy {
+            subscribers.retain(|_, s| s.sender.queue_frame(&frame));
+            *pace = pace.map(|(_, took)| (started, took));
+            return;
+        }
+        let senders: Vec<&ConnSender> = subscribers.values().map(|s| &s.sender).collect();
+        let gone: Vec<ConnId> = tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = senders
+                    .chunks(senders.len().div_ceil(threads))
+                    .map(|part| {
+                        scope.spawn(|| {
+                            part.iter()
+                                .filter(|s| !s.send_frame(&frame))
+                                .map(|s| s.id)
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|part| part.join().unwrap_or_default())
+                    .collect()
+            })
+        });
+        *pace = Some((started, started.elapsed()));
+        for conn in gone {
+            subscribers.remove(&conn);
+        }
     }
 
     /// Sends a frame to every connection of one user.
@@ -206,11 +489,8 @@ impl Hub {
 mod tests {
     use super::*;
 
-    fn conn(
-        capacity: usize,
-        user: Option<AccountId>,
-    ) -> (Subscriber, mpsc::Receiver<Bytes>, Arc<CloseSignal>) {
-        let (tx, rx) = mpsc::channel(capacity);
+    fn conn(capacity: usize, user: Option<AccountId>) -> (Subscriber, Outbox, Arc<CloseSignal>) {
+        let (tx, rx) = outbox(capacity, None);
         let close = Arc::new(CloseSignal::default());
         let sender = ConnSender::new(next_conn_id(), tx, close.clone());
         (Subscriber { sender, user }, rx, close)
@@ -226,7 +506,7 @@ mod tests {
         hub.broadcast(&Bytes::from_static(b"x"));
         assert_eq!(rx_a.recv().await.unwrap(), "x");
         assert_eq!(rx_b.recv().await.unwrap(), "x");
-        assert!(rx_a.try_recv().is_err());
+        assert!(rx_a.try_recv().is_none());
     }
 
     #[tokio::test]
@@ -271,5 +551,23 @@ mod tests {
         drop(rx);
         hub.broadcast(&Bytes::from_static(b"x"));
         assert!(hub.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_outbox_gives_back_a_drained_backlog_and_wakes_its_reader() {
+        let (tx, mut rx) = outbox(1000, None);
+        for _ in 0..500 {
+            tx.try_send(Bytes::from_static(b"x")).unwrap();
+        }
+        assert!(rx.0.state().queue.capacity() >= 500);
+        while rx.try_recv().is_some() {}
+        assert_eq!(rx.0.state().queue.capacity(), 0);
+
+        let reader = tokio::spawn(async move { rx.recv().await });
+        tokio::task::yield_now().await;
+        tx.try_send(Bytes::from_static(b"late")).unwrap();
+        assert_eq!(reader.await.unwrap().unwrap(), "late");
+        assert!(tx.is_closed(), "the reader is gone");
+        assert_eq!(tx.try_send(Bytes::new()), Err(OutboxError::Closed));
     }
 }

@@ -8,15 +8,18 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use tokio::{sync::mpsc, time::Instant};
+use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::protocol::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
+use super::{
+    protocol::{ClientFrame, PROTOCOL_VERSION, ServerFrame},
+    socket::SharedSocket,
+};
 use crate::{
     accounts::Accounts,
     actors::{
         ChannelError, ChatAuthor, Realtime,
-        hub::{CloseSignal, ConnId, ConnSender, Subscriber, close, next_conn_id},
+        hub::{CloseSignal, ConnId, ConnSender, Queued, Subscriber, close, next_conn_id, outbox},
         stage::StageMsg,
     },
     domain::{AccountId, ChatText},
@@ -39,6 +42,8 @@ pub enum WsMessage {
     Ping(Bytes),
     Pong(Bytes),
     Close(Option<(u16, String)>),
+    /// Bytes already framed: the end of a frame a sender began writing to the socket.
+    Raw(Bytes),
 }
 
 /// Connection tunables.
@@ -117,13 +122,22 @@ impl Session {
 }
 
 /// Runs a connection until the client leaves, the server closes it, or shutdown.
-pub async fn run<S, R>(mut sink: S, mut stream: R, deps: GatewayDeps, initial_token: Option<String>)
-where
+///
+/// With `socket`, frames sent to this connection may be written straight to it by their sender
+/// (see [`crate::actors::hub`]); `sink` must then write to that same socket.
+pub async fn run<S, R>(
+    mut sink: S,
+    mut stream: R,
+    deps: GatewayDeps,
+    initial_token: Option<String>,
+    socket: Option<SharedSocket>,
+) where
     S: Sink<WsMessage> + Unpin,
     R: Stream<Item = WsMessage> + Unpin,
 {
     let conn = next_conn_id();
-    let (tx, mut outbox) = mpsc::channel::<Bytes>(deps.settings.outbox_capacity);
+    let (tx, mut outbox) = outbox(deps.settings.outbox_capacity, socket);
+    let mut batch = Vec::new();
     let closing = Arc::new(CloseSignal::default());
     let mut session = Session {
         conn,
@@ -180,23 +194,27 @@ where
         tokio::select! {
             biased;
             reason = &mut close_requested => break Some(reason),
-            Some(frame) = outbox.recv() => {
+            () = outbox.next_batch(MAX_BATCH_BYTES, &mut batch) => {
                 // Frames that queued up while this connection waited for its turn go out in
                 // the same write: one syscall for the batch instead of one per frame.
                 let write = async {
-                    let mut batched = frame.len();
-                    sink.feed(WsMessage::Text(frame)).await?;
-                    while batched < MAX_BATCH_BYTES {
-                        let Ok(frame) = outbox.try_recv() else { break };
-                        batched += frame.len();
-                        sink.feed(WsMessage::Text(frame)).await?;
+                    for item in batch.drain(..) {
+                        sink.feed(match item {
+                            Queued::Frame(payload) => WsMessage::Text(payload),
+                            Queued::Raw(bytes) => WsMessage::Raw(bytes),
+                        })
+                        .await?;
                     }
                     sink.flush().await
                 };
                 // A client that stops reading blocks this write; the hub notices its full
-                // outbox and asks to close, which must win over the stuck write.
+                // outbox and asks to close, which must win over the stuck write. (The socket
+                // then stays held: the goodbye continues the stream where this write stopped.)
                 tokio::select! {
-                    sent = write => if sent.is_err() { break None },
+                    sent = write => {
+                        if sent.is_err() { break None }
+                        outbox.release();
+                    }
                     reason = &mut close_requested => break Some(reason),
                 }
             }
@@ -230,11 +248,14 @@ where
                     }
                     WsMessage::Binary(_) => break Some((close::PROTOCOL, "binary frames are not part of the protocol".into())),
                     WsMessage::Ping(payload) => {
+                        outbox.hold();
                         if sink.send(WsMessage::Pong(payload)).await.is_err() {
                             break None;
                         }
+                        outbox.release();
                     }
-                    WsMessage::Pong(_) => {}
+                    // `Raw` is only ever written.
+                    WsMessage::Pong(_) | WsMessage::Raw(_) => {}
                     WsMessage::Close(_) => break None,
                 }
             }
@@ -245,13 +266,17 @@ where
                 if last_seen.elapsed() > deps.settings.ping_every * 2 {
                     break Some((close::GOING_AWAY, "no answer to pings".into()));
                 }
+                outbox.hold();
                 if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
                     break None;
                 }
+                outbox.release();
             }
         }
     };
 
+    // From here on only this task writes to the socket.
+    outbox.hold();
     for channel in session.subscriptions.drain() {
         deps.realtime.unsubscribe(AccountId(channel), conn);
     }

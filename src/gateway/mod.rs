@@ -42,7 +42,7 @@ pub async fn upgrade(State(state): State<AppState>, request: socket::WebSocketRe
         .max_message_size(Some(deps.settings.max_frame_bytes * 4))
         .max_frame_size(Some(deps.settings.max_frame_bytes * 4));
     let token = request.params.access_token.clone();
-    request.on_upgrade(config, move |sink, stream| {
-        connection::run(sink, stream, deps, token)
+    request.on_upgrade(config, move |sink, stream, socket| {
+        connection::run(sink, stream, deps, token, Some(socket))
     })
 }

@@ -9,22 +9,31 @@
 //! skips the per-recipient UTF-8 re-check and the lock that axum's split socket takes per send.
 //! Client frames (masked, possibly fragmented, with control frames in between) are still parsed
 //! by tungstenite.
+//!
+//! The TCP socket is shared ([`SharedSocket`]): hyper serves HTTP on it, and after the upgrade
+//! the connection task reads and writes it, while whoever fans a frame out may write that frame
+//! straight to it (see [`crate::actors::hub`]): most frames to most viewers then cost one
+//! `write` in the broadcasting thread instead of a task wake-up, a queue and a `write`.
 
 use std::{
     io,
+    net::SocketAddr,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll, ready},
 };
 
 use axum::{
-    extract::{FromRequestParts, Query},
+    extract::{ConnectInfo, FromRequestParts, Query, connect_info::Connected},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use bytes::{BufMut, Bytes};
 use futures::{Sink, Stream, StreamExt};
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+};
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{Message, handshake::derive_accept_key, protocol::Role},
@@ -36,13 +45,15 @@ use super::{ConnectParams, connection::WsMessage};
 use crate::http::error::ApiError;
 
 /// The write buffer is freed after a write that grew it past this, so an idle connection keeps
-/// at most this much of it (a batch of small frames fits).
-const KEEP_WRITE_BUFFER: usize = 2 * 1024;
+/// at most this much of it: a chat or presence frame fits, the snapshot (~1 KB even without chat
+/// history) does not.
+const KEEP_WRITE_BUFFER: usize = 512;
 
 /// A websocket handshake request (`GET /ws` with `Upgrade: websocket`), checked.
 pub struct WebSocketRequest {
     key: HeaderValue,
     on_upgrade: hyper::upgrade::OnUpgrade,
+    socket: SharedSocket,
     pub params: ConnectParams,
 }
 
@@ -51,8 +62,8 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketRequest {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let refuse = |what: &str| ApiError::Malformed(format!("not a websocket handshake: {what}"));
-        if parts.method != Method::GET {
-            return Err(refuse("the method must be GET"));
+        if parts.method != Method::GET || parts.version > axum::http::Version::HTTP_11 {
+            return Err(refuse("the method must be GET, over HTTP/1.1"));
         }
         if !header_has_token(&parts.headers, header::CONNECTION, "upgrade") {
             return Err(refuse("the Connection header must include `upgrade`"));
@@ -72,6 +83,11 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketRequest {
         let Query(params) = Query::<ConnectParams>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::Malformed(e.body_text()))?;
+        let socket = parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .map(|ConnectInfo(peer)| peer.socket.clone())
+            .ok_or_else(|| ApiError::Internal("served without `Peer` connect info".into()))?;
         let on_upgrade = parts
             .extensions
             .remove::<hyper::upgrade::OnUpgrade>()
@@ -79,28 +95,42 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketRequest {
         Ok(Self {
             key,
             on_upgrade,
+            socket,
             params,
         })
     }
 }
 
 impl WebSocketRequest {
-    /// Answers `101 Switching Protocols` and, once the client has it, runs `serve` with the
-    /// socket's two halves.
+    /// Answers `101 Switching Protocols` and, once the client has it, runs `serve` with a
+    /// writer of frames, the client's frames, and the socket (for direct writes).
     pub fn on_upgrade<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
     where
-        F: FnOnce(FrameWriter<SocketWrite>, ClientFrames) -> Fut + Send + 'static,
+        F: FnOnce(FrameWriter<SharedSocket>, ClientFrames, SharedSocket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let on_upgrade = self.on_upgrade;
+        let (on_upgrade, socket) = (self.on_upgrade, self.socket);
         tokio::spawn(async move {
+            // hyper hands the connection over once the 101 is written. Its side is dropped: the
+            // task uses the shared socket. (Bytes a client sent before reading the 101 would be
+            // in hyper's buffer; clients wait for it, as RFC 6455 §4.1 requires.)
             let Ok(upgraded) = on_upgrade.await else {
                 return;
             };
-            let (read, write) = tokio::io::split(TokioIo::new(upgraded));
-            let frames =
-                WebSocketStream::from_raw_socket(ReadOnly(read), Role::Server, Some(config)).await;
-            serve(FrameWriter::new(write), client_frames(frames)).await;
+            drop(upgraded);
+            let frames = WebSocketStream::from_raw_socket(
+                ReadOnly(socket.clone()),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            serve(
+                FrameWriter::new(socket.clone()),
+                client_frames(frames),
+                socket.clone(),
+            )
+            .await;
+            socket.shut_down();
         });
         (
             StatusCode::SWITCHING_PROTOCOLS,
@@ -128,11 +158,9 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
-type Upgraded = TokioIo<hyper::upgrade::Upgraded>;
-pub type SocketWrite = tokio::io::WriteHalf<Upgraded>;
 pub type ClientFrames = Pin<Box<dyn Stream<Item = WsMessage> + Send>>;
 
-fn client_frames(frames: WebSocketStream<ReadOnly<tokio::io::ReadHalf<Upgraded>>>) -> ClientFrames {
+fn client_frames(frames: WebSocketStream<ReadOnly<SharedSocket>>) -> ClientFrames {
     Box::pin(frames.filter_map(|m| async move {
         Some(match m.ok()? {
             Message::Text(text) => WsMessage::Text(Bytes::from(text)),
@@ -145,6 +173,109 @@ fn client_frames(frames: WebSocketStream<ReadOnly<tokio::io::ReadHalf<Upgraded>>
             Message::Frame(_) => return None,
         })
     }))
+}
+
+/// One accepted TCP connection, shared by hyper (HTTP), the connection task and broadcasters
+/// writing frames directly. Reads and writes are non-blocking attempts behind tokio's readiness.
+#[derive(Debug, Clone)]
+pub struct SharedSocket(Arc<TcpStream>);
+
+impl SharedSocket {
+    /// Writes what the socket takes now, without waiting; `WouldBlock` when it takes nothing.
+    pub fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.try_write(bytes)
+    }
+
+    /// Ends the connection for the peer even while broadcasters still hold the socket.
+    fn shut_down(&self) {
+        let _ = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl AsyncRead for SharedSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // Readiness was stale; `try_read` cleared it, so the next poll waits.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for SharedSocket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                written => return Poll::Ready(written),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write))
+    }
+}
+
+/// The server's listener: accepted connections become [`SharedSocket`]s.
+pub struct SocketListener(pub TcpListener);
+
+impl axum::serve::Listener for SocketListener {
+    type Io = SharedSocket;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (SharedSocket, SocketAddr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => return (SharedSocket(Arc::new(stream)), addr),
+                Err(e) => {
+                    // Out of file descriptors, mostly: wait for some to be freed.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+/// Who is on the other end of a request's connection (axum's connect info).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    socket: SharedSocket,
+}
+
+impl Connected<axum::serve::IncomingStream<'_, SocketListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, SocketListener>) -> Self {
+        Peer {
+            addr: *stream.remote_addr(),
+            socket: stream.io().clone(),
+        }
+    }
 }
 
 /// The reading half, for tungstenite. tungstenite also writes on its own (it answers pings and
@@ -218,6 +349,34 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     }
 }
 
+/// A server text frame as written on the wire, built once and shared by every recipient.
+#[derive(Debug, Clone)]
+pub struct WireFrame {
+    wire: Bytes,
+    header: usize,
+}
+
+impl WireFrame {
+    pub fn text(payload: &[u8]) -> Self {
+        let mut wire = Vec::with_capacity(payload.len() + 10);
+        encode_frame(&mut wire, 0x1, payload);
+        let header = wire.len() - payload.len();
+        Self {
+            wire: wire.into(),
+            header,
+        }
+    }
+
+    /// Header and payload.
+    pub fn wire(&self) -> &Bytes {
+        &self.wire
+    }
+
+    pub fn payload(&self) -> Bytes {
+        self.wire.slice(self.header..)
+    }
+}
+
 /// Appends one frame (FIN set, no mask) to `out`.
 pub fn encode_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
     let len = payload.len();
@@ -254,6 +413,7 @@ impl<W: AsyncWrite + Unpin> Sink<WsMessage> for FrameWriter<W> {
             WsMessage::Binary(payload) => encode_frame(out, 0x2, &payload),
             WsMessage::Ping(payload) => encode_frame(out, 0x9, &payload),
             WsMessage::Pong(payload) => encode_frame(out, 0xA, &payload),
+            WsMessage::Raw(bytes) => out.extend_from_slice(&bytes),
             WsMessage::Close(frame) => {
                 this.close_sent = true;
                 let mut payload = Vec::new();

@@ -1,7 +1,5 @@
 //! Extractors whose rejections speak the API's error shape.
 
-use std::net::SocketAddr;
-
 use axum::{
     extract::{ConnectInfo, FromRequest, FromRequestParts, rejection::JsonRejection},
     http::{StatusCode, header, request::Parts},
@@ -158,8 +156,8 @@ impl FromRequestParts<AppState> for ClientAddr {
         }
         let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .get::<ConnectInfo<crate::gateway::socket::Peer>>()
+            .map(|ConnectInfo(peer)| peer.addr.ip().to_string())
             .unwrap_or_else(|| "unknown".into());
         Ok(ClientAddr(peer))
     }

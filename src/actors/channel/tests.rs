@@ -15,14 +15,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use bytes::Bytes;
 use chrono::Utc;
-use tokio::{sync::mpsc, time::Instant};
+use tokio::time::Instant;
 
 use crate::{
     actors::{
         ChannelError, ChatAuthor, Moderation, Realtime, RealtimeSettings,
-        hub::{CloseSignal, ConnId, ConnSender, Subscriber, next_conn_id},
+        hub::{CloseSignal, ConnId, ConnSender, Outbox, Subscriber, next_conn_id, outbox},
     },
     domain::{
         AccountId, ActionInput, AvatarPreset, ChatSettings, ChatText, Color, Email, StreamAction,
@@ -81,7 +80,7 @@ impl Fixture {
 
     /// Subscribes an in-memory connection and reads past its snapshot.
     async fn viewer(&self, channel: AccountId, user: Option<AccountId>) -> Viewer {
-        let (tx, mut rx) = mpsc::channel(256);
+        let (tx, mut rx) = outbox(256, None);
         let conn = next_conn_id();
         let sender = ConnSender::new(conn, tx, Arc::new(CloseSignal::default()));
         self.realtime
@@ -100,7 +99,7 @@ impl Fixture {
 /// One subscribed connection's outbox.
 struct Viewer {
     conn: ConnId,
-    rx: mpsc::Receiver<Bytes>,
+    rx: Outbox,
     snapshot: ServerFrame,
 }
 
@@ -108,7 +107,7 @@ impl Viewer {
     /// The frames queued so far.
     fn frames(&mut self) -> Vec<ServerFrame> {
         let mut frames = Vec::new();
-        while let Ok(bytes) = self.rx.try_recv() {
+        while let Some(bytes) = self.rx.try_recv() {
             frames.push(serde_json::from_slice(&bytes).expect("server frames parse"));
         }
         frames

@@ -64,6 +64,9 @@ pub struct PollState {
     /// Every voter counted or being written, with their choice.
     voters: HashMap<AccountId, u32>,
     pending: Vec<(AccountId, u32, RpcReplyPort<ChannelResult<()>>)>,
+    /// Second votes by voters whose first is still being written: answered after the write,
+    /// since a failed write means they have not voted after all.
+    duplicates: Vec<(AccountId, RpcReplyPort<ChannelResult<()>>)>,
     flush_queued: bool,
     /// The tally changed since it was last reported.
     tally_dirty: bool,
@@ -99,6 +102,7 @@ impl Actor for PollActor {
             deps: args.deps,
             voters,
             pending: Vec::new(),
+            duplicates: Vec::new(),
             flush_queued: false,
             // A restarted poll re-announces its tally once, in case one was lost in the crash.
             tally_dirty: true,
@@ -132,6 +136,8 @@ impl Actor for PollActor {
                         state.flush_queued = true;
                         myself.cast(PollMsg::Flush)?;
                     }
+                } else if state.pending.iter().any(|(v, _, _)| *v == voter) {
+                    state.duplicates.push((voter, reply));
                 } else {
                     let _ = reply.send(Err(ChannelError::AlreadyVoted));
                 }
@@ -210,6 +216,7 @@ async fn flush(state: &mut PollState) {
         return;
     }
     let batch = std::mem::take(&mut state.pending);
+    let duplicates = std::mem::take(&mut state.duplicates);
     let votes: Vec<(AccountId, u32)> = batch.iter().map(|(v, o, _)| (*v, *o)).collect();
     match state
         .deps
@@ -239,6 +246,13 @@ async fn flush(state: &mut PollState) {
                 )));
             }
         }
+    }
+    for (voter, reply) in duplicates {
+        let _ = reply.send(Err(if state.voters.contains_key(&voter) {
+            ChannelError::AlreadyVoted
+        } else {
+            ChannelError::Unavailable("votes could not be stored".into())
+        }));
     }
 }
 

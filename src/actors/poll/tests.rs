@@ -17,16 +17,15 @@
 
 use std::{sync::Arc, time::Duration};
 
-use bytes::Bytes;
 use chrono::Utc;
-use tokio::{sync::mpsc, time::Instant};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::TALLY_EVERY;
 use crate::{
     actors::{
         ChannelError, Realtime, RealtimeSettings,
-        hub::{CloseSignal, ConnSender, Subscriber, next_conn_id},
+        hub::{CloseSignal, ConnSender, Outbox, Subscriber, next_conn_id, outbox},
     },
     domain::{
         AccountId, ActionInput, AvatarPreset, Color, Email, PollSpec, StreamAction, Username,
@@ -83,8 +82,8 @@ impl Fixture {
     }
 
     /// Subscribes an in-memory connection; returns its outbox, snapshot already read.
-    async fn viewer(&self, channel: AccountId) -> mpsc::Receiver<Bytes> {
-        let (tx, mut rx) = mpsc::channel(1024);
+    async fn viewer(&self, channel: AccountId) -> Outbox {
+        let (tx, mut rx) = outbox(1024, None);
         let sender = ConnSender::new(next_conn_id(), tx, Arc::new(CloseSignal::default()));
         self.realtime
             .subscribe(channel, Subscriber { sender, user: None }, 1, None)
@@ -107,9 +106,9 @@ impl Fixture {
 }
 
 /// The poll frames queued on a viewer's outbox.
-fn poll_frames(rx: &mut mpsc::Receiver<Bytes>) -> Vec<ServerFrame> {
+fn poll_frames(rx: &mut Outbox) -> Vec<ServerFrame> {
     let mut frames = Vec::new();
-    while let Ok(bytes) = rx.try_recv() {
+    while let Some(bytes) = rx.try_recv() {
         let frame: ServerFrame = serde_json::from_slice(&bytes).unwrap();
         if matches!(
             frame,
