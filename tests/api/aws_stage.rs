@@ -217,20 +217,40 @@ async fn in_aws_mode_register_follow_chat_token_poll_and_stage_join_work_as_in_l
         poll["id"].as_str().unwrap()
     );
     let r = app
-        .send_as(Method::POST, &votes, &guest.token, Some(json!({"option": 1})))
+        .send_as(
+            Method::POST,
+            &votes,
+            &guest.token,
+            Some(json!({"option": 1})),
+        )
         .await;
     assert!(r.status().is_success(), "{}", r.status());
     let r = app
-        .send_as(Method::POST, &votes, &guest.token, Some(json!({"option": 0})))
+        .send_as(
+            Method::POST,
+            &votes,
+            &guest.token,
+            Some(json!({"option": 0})),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
     // Act: the host starts a stage; the guest asks to join and is accepted; the host removes
     // them and ends the stage.
     let r = app
-        .send_as(Method::POST, "/api/channels/awshost/stage", &host.token, None)
+        .send_as(
+            Method::POST,
+            "/api/channels/awshost/stage",
+            &host.token,
+            None,
+        )
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     let hosted: Value = r.json().await.unwrap();
     assert_eq!(hosted["token"]["token"], "host-token");
     let mut guest_ws = WsClient::connect(&app, Some(&guest.token)).await;
@@ -271,7 +291,12 @@ async fn in_aws_mode_register_follow_chat_token_poll_and_stage_join_work_as_in_l
         "removed_from_stage"
     );
     let r = app
-        .send_as(Method::DELETE, "/api/channels/awshost/stage", &host.token, None)
+        .send_as(
+            Method::DELETE,
+            "/api/channels/awshost/stage",
+            &host.token,
+            None,
+        )
         .await;
     assert!(r.status().is_success(), "{}", r.status());
 
@@ -306,9 +331,6 @@ async fn in_aws_mode_register_follow_chat_token_poll_and_stage_join_work_as_in_l
         json!({"stageArn": STAGE, "participantId": "p-guest", "reason": "removed by the host"})
     );
     assert_eq!(calls[4].1, json!({"arn": STAGE}));
-    let stage = store
-        .snapshot(&format!("stage:{host_id}"))
-        .await
-        .unwrap();
+    let stage = store.snapshot(&format!("stage:{host_id}")).await.unwrap();
     assert_eq!(stage, None, "the ended stage is gone from DynamoDB");
 }

@@ -7,7 +7,10 @@ use std::{path::PathBuf, sync::Arc};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use showrunner::{
-    aws::dynamodb::DynamoStore, config::Config, http::AppState, startup::App,
+    aws::dynamodb::DynamoStore,
+    config::{Config, MetricsSource},
+    http::AppState,
+    startup::App,
     streams::metrics::LocalMetrics,
 };
 use tokio::sync::oneshot;
@@ -98,9 +101,13 @@ pub async fn spawn_app_with_backends(
     };
     config.http.listen = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
+    let local_metrics = config.streams.metrics == MetricsSource::Local;
     let app = App::build_with(config, |chosen| {
         if let Some(store) = dynamo {
-            use_store(chosen, store);
+            if local_metrics {
+                chosen.metrics = Arc::new(LocalMetrics::new(store.clone()));
+            }
+            chosen.store = store;
         }
         backends(chosen)
     })
@@ -131,7 +138,7 @@ pub async fn spawn_app_with_backends(
 }
 
 /// Puts `store` behind every port that reads the store (the store itself, and the stream
-/// metrics the simulator records there).
+/// metrics the simulator records there, as with `streams.metrics = "local"`).
 pub fn use_store(backends: &mut showrunner::startup::Backends, store: Arc<DynamoStore>) {
     backends.metrics = Arc::new(LocalMetrics::new(store.clone()));
     backends.store = store;
