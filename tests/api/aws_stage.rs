@@ -334,3 +334,169 @@ async fn in_aws_mode_register_follow_chat_token_poll_and_stage_join_work_as_in_l
     let stage = store.snapshot(&format!("stage:{host_id}")).await.unwrap();
     assert_eq!(stage, None, "the ended stage is gone from DynamoDB");
 }
+
+#[tokio::test]
+async fn a_resumed_stage_keeps_only_the_publishers_ivs_still_lists_as_connected() {
+    use aws_sdk_ivsrealtime::{
+        Client,
+        operation::{
+            create_participant_token::CreateParticipantTokenOutput,
+            create_stage::CreateStageOutput, get_stage::GetStageOutput,
+            list_participants::ListParticipantsOutput,
+        },
+        types::{ParticipantState, ParticipantSummary, ParticipantToken, Stage},
+    };
+
+    // Arrange: IVS Real-Time answered by smithy mocks. Tokens are `p-<user id>`; after the
+    // restart the stage's session lists the host and one guest connected, the other gone.
+    let dir = tempfile::tempdir().unwrap();
+    let create = mock!(Client::create_stage).then_output(|| {
+        CreateStageOutput::builder()
+            .stage(Stage::builder().arn(STAGE).build().unwrap())
+            .build()
+    });
+    let token = mock!(Client::create_participant_token).then_compute_output(|r| {
+        let user = r.user_id().unwrap_or_default();
+        CreateParticipantTokenOutput::builder()
+            .participant_token(
+                ParticipantToken::builder()
+                    .participant_id(format!("p-{user}"))
+                    .token(format!("token-{user}"))
+                    .build(),
+            )
+            .build()
+    });
+    let get_stage = mock!(Client::get_stage)
+        .match_requests(|r| r.arn() == Some(STAGE))
+        .then_output(|| {
+            GetStageOutput::builder()
+                .stage(
+                    Stage::builder()
+                        .arn(STAGE)
+                        .active_session_id("st-session-1")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let present: Arc<Mutex<Vec<(String, ParticipantState)>>> = Arc::default();
+    let listed = present.clone();
+    let list = mock!(Client::list_participants)
+        .match_requests(|r| r.stage_arn() == Some(STAGE) && r.session_id() == Some("st-session-1"))
+        .then_compute_output(move |_| {
+            let participants = listed
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(user, state)| {
+                    ParticipantSummary::builder()
+                        .participant_id(format!("p-{user}"))
+                        .user_id(user)
+                        .state(state.clone())
+                        .published(true)
+                        .build()
+                })
+                .collect();
+            ListParticipantsOutput::builder()
+                .set_participants(Some(participants))
+                .build()
+                .unwrap()
+        });
+    let client = mock_client!(
+        aws_sdk_ivsrealtime,
+        RuleMode::MatchAny,
+        [&create, &token, &get_stage, &list]
+    );
+    let spawn = |client: Client| {
+        let dir = dir.path().to_path_buf();
+        async move {
+            let store = dynamo_store(&dir).await;
+            spawn_app_with_backends(
+                dir,
+                |_| {},
+                |backends| {
+                    use_store(backends, store);
+                    backends.stages = Arc::new(IvsStages::with_client(client, Default::default()));
+                },
+            )
+            .await
+        }
+    };
+    let app = spawn(client.clone()).await;
+    let host = app.user("resumehost").await;
+    let stayer = app.user("stayer").await;
+    let leaver = app.user("leaver").await;
+    let r = app
+        .send_as(
+            Method::POST,
+            "/api/channels/resumehost/stage",
+            &host.token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app
+        .send_as(
+            Method::POST,
+            "/api/channels/resumehost/stage/invite",
+            &host.token,
+            None,
+        )
+        .await;
+    let code = r.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for guest in [&stayer, &leaver] {
+        let r = app
+            .send_as(
+                Method::POST,
+                "/api/channels/resumehost/stage/join",
+                &guest.token,
+                Some(json!({"invite": code})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let ids = [
+        id_of(&app, &host.token).await,
+        id_of(&app, &stayer.token).await,
+        id_of(&app, &leaver.token).await,
+    ];
+    assert_eq!(list.num_calls(), 0, "a new stage has nobody to reconcile");
+    *present.lock().unwrap() = vec![
+        (ids[0].clone(), ParticipantState::Connected),
+        (ids[1].clone(), ParticipantState::Connected),
+        (ids[2].clone(), ParticipantState::Disconnected),
+    ];
+
+    // Act: the server restarts on the same data; the stage resumes when its channel is asked.
+    app.stop().await;
+    let app = spawn(client).await;
+    let stage: Value = app
+        .get("/api/channels/resumehost/stage")
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // Assert: the guest IVS lists as disconnected lost their slot; host and the other stay.
+    let mut publishers: Vec<&str> = stage["publishers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stage}"))
+        .iter()
+        .map(|p| p["username"].as_str().unwrap())
+        .collect();
+    publishers.sort();
+    assert_eq!(publishers, ["resumehost", "stayer"], "{stage}");
+    assert_eq!(list.num_calls(), 1);
+    // The freed slot is free for good: the snapshot says so too.
+    let snapshot = app
+        .state
+        .store
+        .snapshot(&format!("stage:{}", ids[0]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot["publishers"].as_object().unwrap().len(), 2);
+}
