@@ -4,7 +4,9 @@
 //! pass in both modes" is checked by the flows themselves, not by copies of them.
 //!
 //! Left out: what does not touch the store or already runs on AWS adapters (`aws_*`,
-//! `products`, `uploads`), and `recovery`, which kills the real binary in local mode.
+//! `products`, `uploads`), and `recovery`, which kills the real binary in local mode. Two
+//! transport load tests are filtered out of this binary in `.config/nextest.toml` (moto serves
+//! one request at a time; they would measure moto).
 //!
 //! Needs moto: `SHOWRUNNER_TEST_VENV` or `SHOWRUNNER_TEST_MOTO_URL` (see `support/moto.rs`).
 
