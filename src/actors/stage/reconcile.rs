@@ -10,6 +10,8 @@ use crate::{domain::AccountId, stages::Stages};
 /// connected to the stage (by their token's participant id or user id), and returns them.
 /// The host stays: their absence is the host grace period's business. When the service cannot
 /// tell, or cannot be asked now, nobody is dropped: a wrong drop costs a guest their slot.
+/// (A guest admitted just before the restart who had not connected yet is dropped too; they
+/// ask again.)
 pub(super) async fn drop_departed(stages: &dyn Stages, snap: &mut StageSnapshot) -> Vec<AccountId> {
     let listed = match stages.participants(&snap.arn).await {
         Ok(Some(listed)) => listed,
