@@ -290,7 +290,7 @@ impl App {
         .context("starting the realtime core")?;
         let accounts = Accounts::new(
             backends.store.clone(),
-            backends.media,
+            backends.media.clone(),
             backends.mailer,
             backends.assets,
             tokens,
@@ -315,6 +315,7 @@ impl App {
             backends.store.clone(),
             realtime.clone(),
             backends.metrics,
+            backends.media,
             &config.streams.events_secret,
             &jwt_secret,
         );

@@ -179,7 +179,7 @@ impl Stages for IvsStages {
         }
     }
 
-    async fn participants(&self, stage: &str) -> Result<Vec<Participant>, StagesError> {
+    async fn participants(&self, stage: &str) -> Result<Option<Vec<Participant>>, StagesError> {
         let found = self
             .client
             .get_stage()
@@ -192,7 +192,7 @@ impl Stages for IvsStages {
             .and_then(|s| s.active_session_id())
             .filter(|s| !s.is_empty())
         else {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         };
         let mut participants = Vec::new();
         let mut next_token = None;
@@ -217,7 +217,7 @@ impl Stages for IvsStages {
                 _ => break,
             }
         }
-        Ok(participants)
+        Ok(Some(participants))
     }
 
     async fn sweep_idle(

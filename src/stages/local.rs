@@ -112,9 +112,9 @@ impl Stages for LocalStages {
         Ok(())
     }
 
-    /// Local tokens are not connections: nobody is known to be there.
-    async fn participants(&self, _stage: &str) -> Result<Vec<Participant>, StagesError> {
-        Ok(Vec::new())
+    /// Local tokens are not connections: who is there is unknown.
+    async fn participants(&self, _stage: &str) -> Result<Option<Vec<Participant>>, StagesError> {
+        Ok(None)
     }
 
     /// Local stages cost nothing and die with the process.

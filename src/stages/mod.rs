@@ -65,8 +65,9 @@ pub trait Stages: Send + Sync {
     /// Deletes the stage; every participant is disconnected. Idempotent.
     async fn delete_stage(&self, stage: &str) -> Result<(), StagesError>;
     /// Who the media service sees in the stage's current session (none without one), so a
-    /// restarted stage actor can reconcile its publishers with who is really there.
-    async fn participants(&self, stage: &str) -> Result<Vec<Participant>, StagesError>;
+    /// restarted stage actor can reconcile its publishers with who is really there. `None`:
+    /// this service cannot tell (its tokens are not connections), so nobody may be dropped.
+    async fn participants(&self, stage: &str) -> Result<Option<Vec<Participant>>, StagesError>;
     /// Deletes stages this deployment created that have had no session for `idle_for`,
     /// except those in `in_use` (stages a stage actor still holds). Returns the deleted ids.
     async fn sweep_idle(

@@ -5,6 +5,7 @@
 //!                                               │
 //!                                               └─▶ AccountStore::set_live + Realtime::set_live
 //! health page ──GET /api/me/stream-sessions──▶ StreamHealth::sessions / session ──▶ Metrics port
+//!                                                                      └─▶ Media port (encoder settings)
 //! ```
 //! The channel's live state follows its newest session: live from that session's stream start
 //! until its end, so the directory, the channel page and websocket viewers (a `live` frame) see
@@ -30,6 +31,7 @@ use crate::{
         AccountId, FieldError, FieldErrors,
         stream::{IngestConfiguration, MetricSample, StreamEvent},
     },
+    media::Media,
     store::{Account, EventOutcome, Store, StoreError, StreamSession},
 };
 
@@ -156,6 +158,9 @@ pub struct StreamHealth {
     store: Arc<dyn Store>,
     realtime: Realtime,
     metrics: SessionMetrics,
+    /// Where a session's encoder settings come from when nothing reported them (IVS
+    /// `GetStreamSession` in AWS mode).
+    media: Arc<dyn Media>,
     cursors: CursorKey,
     secret: Option<IngestSecret>,
     /// Held from recording an event until the channel's live state agrees with it, so that two
@@ -170,11 +175,13 @@ impl StreamHealth {
         store: Arc<dyn Store>,
         realtime: Realtime,
         metrics: Arc<dyn Metrics>,
+        media: Arc<dyn Media>,
         events_secret: &str,
         service_secret: &[u8],
     ) -> Self {
         Self {
             metrics: SessionMetrics::new(store.clone(), metrics),
+            media,
             store,
             realtime,
             cursors: CursorKey::derive(service_secret),
@@ -271,18 +278,23 @@ impl StreamHealth {
     }
 
     /// One session of the channel with its events and metrics as seen at `now`. Another
-    /// channel's session is `NotFound`, exactly like one that does not exist.
+    /// channel's session is `NotFound`, exactly like one that does not exist. Encoder settings
+    /// nothing has reported yet are asked of the media service once it knows them, and kept.
     pub async fn session(
         &self,
         channel: &Account,
         stream_id: &str,
         now: DateTime<Utc>,
     ) -> StreamResult<SessionDetail> {
-        let session = self
+        let mut session = self
             .store
             .stream_session(channel.id, stream_id)
             .await?
             .ok_or(StreamError::NotFound)?;
+        if session.ingest_configuration.is_none() {
+            session.ingest_configuration =
+                self.fetch_ingest_configuration(channel, stream_id).await;
+        }
         let events = self.store.stream_events(channel.id, stream_id).await?;
         let metrics = self
             .metrics
@@ -293,6 +305,34 @@ impl StreamHealth {
             events,
             metrics,
         })
+    }
+
+    /// The session's encoder settings from the media service, kept in the store once known.
+    /// The page works without them, so a failure is logged and the page shown without.
+    async fn fetch_ingest_configuration(
+        &self,
+        channel: &Account,
+        stream_id: &str,
+    ) -> Option<IngestConfiguration> {
+        let found = match self
+            .media
+            .ingest_configuration(&channel.channel.arn, stream_id)
+            .await
+        {
+            Ok(found) => found?,
+            Err(e) => {
+                tracing::warn!(channel = %channel.id, stream_id, error = %e, "encoder settings unavailable");
+                return None;
+            }
+        };
+        if let Err(e) = self
+            .store
+            .set_ingest_configuration(channel.id, stream_id, &found)
+            .await
+        {
+            tracing::warn!(channel = %channel.id, stream_id, error = %e, "encoder settings not kept");
+        }
+        Some(found)
     }
 
     /// The channel named `username` (its media ARN), for the simulator.

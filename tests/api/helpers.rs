@@ -1,11 +1,18 @@
 //! `spawn_app()`: a real server on a random loopback port with a fresh data dir, and a client
-//! that talks to it over HTTP.
+//! that talks to it over HTTP. Its store is the one the test binary names in `crate::STORE`:
+//! SQLite (`tests/api/`) or DynamoDB on moto (`tests/api_dynamodb/`, the same flows again).
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use showrunner::{config::Config, http::AppState, startup::App};
+use showrunner::{
+    aws::dynamodb::DynamoStore,
+    config::{Config, MetricsSource},
+    http::AppState,
+    startup::App,
+    streams::metrics::LocalMetrics,
+};
 use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "Sup3r#Secret";
@@ -44,20 +51,68 @@ pub async fn spawn_app_in(data_dir: PathBuf, adjust: impl FnOnce(&mut Config)) -
     spawn_app_with_backends(data_dir, adjust, |_| {}).await
 }
 
-/// Starts an app whose adapters `backends` adjusts (to put an SDK test client in).
+/// The store an in-process server runs on, chosen per test binary by its `crate::STORE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // each binary names one
+pub enum TestStore {
+    /// What `Backends::from_config` opens in local mode, in the data dir.
+    Sqlite,
+    /// DynamoDB on the process's moto server, a table per data dir (see [`dynamo_store`]).
+    DynamoDb,
+}
+
+/// The DynamoDB store of the app on `data_dir`: a table of its own, made on first use by the
+/// same code as `showrunner aws init`, and named in the data dir so that a restart on that dir
+/// finds what the first server stored.
+pub async fn dynamo_store(data_dir: &std::path::Path) -> Arc<DynamoStore> {
+    let file = data_dir.join("dynamodb-table");
+    let table = match std::fs::read_to_string(&file) {
+        Ok(table) => table,
+        Err(_) => {
+            let table = crate::moto::table_name();
+            std::fs::create_dir_all(data_dir).expect("data dir");
+            std::fs::write(&file, &table).expect("table name written");
+            table
+        }
+    };
+    let store = DynamoStore::new(&crate::moto::Moto::shared().sdk_config().await, &table);
+    store
+        .create_table()
+        .await
+        .unwrap_or_else(|e| panic!("creating table {table} on moto: {e:#}"));
+    Arc::new(store)
+}
+
+/// Starts an app whose adapters `backends` adjusts (to put an SDK test client in), on the store
+/// of this test binary.
 pub async fn spawn_app_with_backends(
     data_dir: PathBuf,
     adjust: impl FnOnce(&mut Config),
     backends: impl FnOnce(&mut showrunner::startup::Backends),
 ) -> TestApp {
     init_logs();
+    let dynamo = match crate::STORE {
+        TestStore::Sqlite => None,
+        TestStore::DynamoDb => Some(dynamo_store(&data_dir).await),
+    };
     let mut config = Config {
         data_dir: data_dir.clone(),
         ..Config::default()
     };
     config.http.listen = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
-    let app = App::build_with(config, backends).await.expect("app builds");
+    let local_metrics = config.streams.metrics == MetricsSource::Local;
+    let app = App::build_with(config, |chosen| {
+        if let Some(store) = dynamo {
+            if local_metrics {
+                chosen.metrics = Arc::new(LocalMetrics::new(store.clone()));
+            }
+            chosen.store = store;
+        }
+        backends(chosen)
+    })
+    .await
+    .expect("app builds");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -80,6 +135,13 @@ pub async fn spawn_app_with_backends(
         stop: Some(stop),
         server: Some(server),
     }
+}
+
+/// Puts `store` behind every port that reads the store (the store itself, and the stream
+/// metrics the simulator records there, as with `streams.metrics = "local"`).
+pub fn use_store(backends: &mut showrunner::startup::Backends, store: Arc<DynamoStore>) {
+    backends.metrics = Arc::new(LocalMetrics::new(store.clone()));
+    backends.store = store;
 }
 
 /// A registered, logged-in user.

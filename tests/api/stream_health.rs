@@ -512,7 +512,9 @@ async fn the_simulator_drives_a_session_the_api_returns_with_events_and_metrics(
     options.duration = Duration::from_millis(3500);
     options.interval = Duration::from_millis(250);
     options.starve_at = Some(Duration::from_millis(1500));
-    options.starve_for = Duration::from_millis(800);
+    // Over a second: EventBridge times have whole seconds, and a starvation's start and end in
+    // the same second are two events of one instant, in no particular order.
+    options.starve_for = Duration::from_millis(1100);
     let run = tokio::spawn(simulator::run(options, std::future::pending()));
 
     // Live in the directory while it streams.
@@ -625,4 +627,122 @@ async fn the_simulators_channel_lookup_needs_the_secret() {
     assert_eq!(body["channel_arn"], arn_of(&app, "lookedup").await.as_str());
     assert_error(no_secret, StatusCode::UNAUTHORIZED, "invalid_secret").await;
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn encoder_settings_nobody_reported_are_asked_of_ivs_once_and_kept() {
+    use aws_sdk_ivs::{
+        Client,
+        operation::{
+            create_channel::CreateChannelOutput, get_stream_session::GetStreamSessionOutput,
+        },
+        types::{
+            AudioConfiguration, Channel, IngestConfiguration, StreamKey, StreamSession,
+            VideoConfiguration,
+        },
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use showrunner::aws::ivs::{ChannelSettings, IvsMedia};
+
+    // Arrange: IVS answered by smithy mocks (no emulator has GetStreamSession): a channel at
+    // registration, and the encoder settings of one broadcast.
+    const ARN: &str = "arn:aws:ivs:us-east-1:123456789012:channel/EnCoder1234a";
+    let create = mock!(Client::create_channel).then_output(|| {
+        CreateChannelOutput::builder()
+            .channel(
+                Channel::builder()
+                    .arn(ARN)
+                    .ingest_endpoint("abc.global-contribute.live-video.net")
+                    .playback_url("https://abc.us-east-1.playback.live-video.net/x.m3u8")
+                    .build(),
+            )
+            .stream_key(StreamKey::builder().value("sk_us-east-1_secret").build())
+            .build()
+    });
+    let stream_session = mock!(Client::get_stream_session)
+        .match_requests(|r| r.channel_arn() == Some(ARN) && r.stream_id() == Some("st-encoder"))
+        .then_output(|| {
+            let video = VideoConfiguration::builder()
+                .avc_level("4.2")
+                .avc_profile("High")
+                .codec("avc1.64002A")
+                .encoder("obs")
+                .target_bitrate(6_000_000)
+                .target_framerate(60)
+                .video_height(1080)
+                .video_width(1920)
+                .build();
+            let audio = AudioConfiguration::builder()
+                .channels(2)
+                .codec("mp4a.40.2")
+                .sample_rate(48_000)
+                .target_bitrate(160_000)
+                .build();
+            GetStreamSessionOutput::builder()
+                .stream_session(
+                    StreamSession::builder()
+                        .ingest_configuration(
+                            IngestConfiguration::builder()
+                                .video(video)
+                                .audio(audio)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_ivs, RuleMode::MatchAny, [&create, &stream_session]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_with_backends(
+        dir.path().to_path_buf(),
+        |c| c.streams.events_secret = SECRET.into(),
+        |backends| {
+            backends.media = std::sync::Arc::new(IvsMedia::with_client(
+                client,
+                ChannelSettings {
+                    channel_type: showrunner::config::ChannelType::Basic,
+                    multitrack: None,
+                    tags: Default::default(),
+                },
+            ))
+        },
+    )
+    .await;
+    let owner = app.user("encoderowner").await;
+    deliver(
+        &app,
+        &state_event(
+            "66666666-0000-4000-8000-000000000001",
+            ARN,
+            "Stream Start",
+            "2026-03-01T16:00:00Z",
+            "st-encoder",
+        ),
+    )
+    .await;
+
+    // Act: the health page is opened twice.
+    let first = session(&app, &owner, "st-encoder").await;
+    let second = session(&app, &owner, "st-encoder").await;
+
+    // Assert: the settings IVS reported, asked for once and then read from the store.
+    let video = &first["ingest_configuration"]["video"];
+    assert_eq!(
+        (
+            &video["video_width"],
+            &video["video_height"],
+            &video["encoder"]
+        ),
+        (&json!(1920), &json!(1080), &json!("obs")),
+        "{first}"
+    );
+    assert_eq!(
+        first["ingest_configuration"]["audio"]["sample_rate"],
+        48_000
+    );
+    assert_eq!(
+        second["ingest_configuration"],
+        first["ingest_configuration"]
+    );
+    assert_eq!(stream_session.num_calls(), 1);
 }

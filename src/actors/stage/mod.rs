@@ -8,6 +8,7 @@
 //! period. Its state is kept in a store snapshot after every change, so a restart resumes it.
 
 mod msg;
+mod reconcile;
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -314,7 +315,10 @@ impl Actor for StageActor {
     ) -> Result<StageState, ActorProcessingErr> {
         let deps = args.deps.clone();
         let snap = match args.resume {
-            Some(snap) => snap,
+            Some(mut snap) => {
+                reconcile::drop_departed(&*deps.stages, &mut snap).await;
+                snap
+            }
             None => {
                 let arn = deps.stages.create_stage(args.channel).await?;
                 let now = Utc::now();

@@ -274,7 +274,7 @@ async fn participants_of_the_active_session_are_listed_across_pages() {
         .build();
     let stages = mocked(&[&stage, &pages]);
 
-    let participants = stages.participants(STAGE).await.unwrap();
+    let participants = stages.participants(STAGE).await.unwrap().unwrap();
 
     assert_eq!(
         participants,
@@ -307,7 +307,14 @@ async fn a_stage_without_a_session_has_nobody_in_it() {
         .then_output(|| ListParticipantsOutput::builder().build().unwrap());
     let stages = mocked(&[&stage, &list]);
 
-    assert!(stages.participants(STAGE).await.unwrap().is_empty());
+    assert!(
+        stages
+            .participants(STAGE)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(list.num_calls(), 0);
 }
 
