@@ -215,7 +215,7 @@ impl OutboxSender {
         !self.0.receiver_alive.load(Ordering::Acquire)
     }
 
-    /// Whether frames may be written straight to a socket (so are worth framing once up front).
+    /// Whether frames may be written straight to a socket (so are worth framing up front).
     fn has_socket(&self) -> bool {
         self.0.socket.is_some()
     }
@@ -305,8 +305,10 @@ impl ConnSender {
         Self { id, tx, close }
     }
 
-    /// Sends a frame without waiting. A full outbox closes the connection as a slow consumer;
-    /// returns whether the frame was sent.
+    /// Sends a frame without waiting: straight to the socket if the connection is keeping up,
+    /// else queued. A full outbox closes the connection as a slow consumer; returns whether the
+    /// frame was sent. (Queuing one-off frames such as snapshots for the connection task to write
+    /// instead was measured slower: 3,400 rather than 4,500 connect-subscribe-closes a second.)
     pub fn send(&self, payload: &Bytes) -> bool {
         let sent = if self.tx.has_socket() {
             self.tx.send_frame(&WireFrame::text(payload))
@@ -399,8 +401,10 @@ impl Hub {
     /// blocks meanwhile, so its other tasks move elsewhere.
     ///
     /// Under a storm that would be one write per frame per viewer, more than the machine can do;
-    /// so a large hub writes directly only if its previous broadcast was at least twice as long
-    /// ago as its last direct sweep took. Otherwise frames are queued, and each connection task
+    /// so a large hub writes directly only if its previous broadcast was at least three times as
+    /// long ago as its last direct sweep took (sweeping at most a third of the time, which leaves
+    /// the cores to votes, chat and subscribes; four poll tallies a second to 10,000 viewers are
+    /// queued, two chat messages a second are written directly). Otherwise frames are queued, and each connection task
     /// writes everything queued for it in one go when its turn comes, which coalesces. (Mixing
     /// the two within a storm was worse than either: a direct sweep holds up the channel while
     /// the connection tasks still drain their queues.)
@@ -416,7 +420,7 @@ impl Hub {
         }
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         let started = std::time::Instant::now();
-        let busy = pace.is_some_and(|(previous, took)| started.duration_since(previous) < took * 2);
+        let busy = pace.is_some_and(|(previous, took)| started.duration_since(previous) < took * 3);
         if busy {
             subscribers.retain(|_, s| s.sender.queue_frame(&frame));
             *pace = pace.map(|(_, took)| (started, took));
