@@ -41,6 +41,9 @@ pub mod close {
     pub const RATE_LIMITED: u16 = 4029;
 }
 
+/// Direct sweeps of a large hub are at least this far apart (see [`Hub::broadcast`]).
+const DIRECT_SWEEP_GAP: std::time::Duration = std::time::Duration::from_millis(400);
+
 /// Broadcasts to at least this many subscribers are written by one thread per core.
 const LARGE_SWEEP: usize = 512;
 
@@ -402,9 +405,10 @@ impl Hub {
     ///
     /// Under a storm that would be one write per frame per viewer, more than the machine can do;
     /// so a large hub writes directly only if its previous broadcast was at least three times as
-    /// long ago as its last direct sweep took (sweeping at most a third of the time, which leaves
-    /// the cores to votes, chat and subscribes; four poll tallies a second to 10,000 viewers are
-    /// queued, two chat messages a second are written directly). Otherwise frames are queued, and each connection task
+    /// long ago as its last direct sweep took, and at least [`DIRECT_SWEEP_GAP`]: occasional
+    /// frames (chat at a couple of messages a second, an overlay) go out directly, frequent ones
+    /// (a storm, poll tallies four times a second while thousands vote) are queued. A direct
+    /// sweep also holds up the channel actor, so votes and chat wait for it. Otherwise frames are queued, and each connection task
     /// writes everything queued for it in one go when its turn comes, which coalesces. (Mixing
     /// the two within a storm was worse than either: a direct sweep holds up the channel while
     /// the connection tasks still drain their queues.)
@@ -420,7 +424,9 @@ impl Hub {
         }
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         let started = std::time::Instant::now();
-        let busy = pace.is_some_and(|(previous, took)| started.duration_since(previous) < took * 3);
+        let busy = pace.is_some_and(|(previous, took)| {
+            started.duration_since(previous) < (took * 3).max(DIRECT_SWEEP_GAP)
+        });
         if busy {
             subscribers.retain(|_, s| s.sender.queue_frame(&frame));
             *pace = pace.map(|(_, took)| (started, took));
