@@ -435,21 +435,31 @@ impl Hub {
         let senders: Vec<&ConnSender> = subscribers.values().map(|s| &s.sender).collect();
         let gone: Vec<ConnId> = tokio::task::block_in_place(|| {
             std::thread::scope(|scope| {
-                let parts: Vec<_> = senders
-                    .chunks(senders.len().div_ceil(threads))
+                let sweep = |part: &[&ConnSender]| -> Vec<ConnId> {
+                    part.iter()
+                        .filter(|s| !s.send_frame(&frame))
+                        .map(|s| s.id)
+                        .collect()
+                };
+                let mut parts = senders.chunks(senders.len().div_ceil(threads));
+                let mine = parts.next().unwrap_or_default();
+                // If a thread cannot be started (out of threads), its part is swept here.
+                let others: Vec<_> = parts
                     .map(|part| {
-                        scope.spawn(|| {
-                            part.iter()
-                                .filter(|s| !s.send_frame(&frame))
-                                .map(|s| s.id)
-                                .collect::<Vec<_>>()
-                        })
+                        std::thread::Builder::new()
+                            .name("fanout".into())
+                            .spawn_scoped(scope, move || sweep(part))
+                            .map_err(|_| part)
                     })
                     .collect();
-                parts
-                    .into_iter()
-                    .flat_map(|part| part.join().unwrap_or_default())
-                    .collect()
+                let mut gone = sweep(mine);
+                for other in others {
+                    match other {
+                        Ok(thread) => gone.extend(thread.join().unwrap_or_default()),
+                        Err(part) => gone.extend(sweep(part)),
+                    }
+                }
+                gone
             })
         });
         *pace = Some((started, started.elapsed()));
