@@ -44,6 +44,13 @@ pub mod close {
 /// Direct sweeps of a large hub are at least this far apart (see [`Hub::broadcast`]).
 const DIRECT_SWEEP_GAP: std::time::Duration = std::time::Duration::from_millis(400);
 
+/// How many threads write a large broadcast: one per core. Asked once, since the standard library
+/// reads the cgroup's CPU quota from files each time.
+fn sweep_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Broadcasts to at least this many subscribers are written by one thread per core.
 const LARGE_SWEEP: usize = 512;
 
@@ -268,6 +275,7 @@ impl Outbox {
     }
 
     /// The next queued payload, if any (for in-memory connections in tests).
+    #[cfg(test)]
     pub fn try_recv(&mut self) -> Option<Bytes> {
         let mut state = self.0.state();
         let item = state.queue.pop_front();
@@ -278,6 +286,7 @@ impl Outbox {
     }
 
     /// The next queued payload, waiting for one (for in-memory connections in tests).
+    #[cfg(test)]
     pub async fn recv(&mut self) -> Option<Bytes> {
         loop {
             if let Some(frame) = self.try_recv() {
@@ -415,10 +424,12 @@ impl Hub {
     pub fn broadcast(&self, payload: &Bytes) {
         let frame = WireFrame::text(payload);
         let mut subscribers = self.lock();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let multi_threaded = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if subscribers.len() < LARGE_SWEEP || threads < 2 || !multi_threaded {
+        let threads = sweep_threads();
+        if subscribers.len() < LARGE_SWEEP
+            || threads < 2
+            || !tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        {
             subscribers.retain(|_, s| s.sender.send_frame(&frame));
             return;
         }
