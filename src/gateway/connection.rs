@@ -3,11 +3,14 @@
 //!
 //! Frames for this connection go through its bounded outbox (the hub's `ConnSender`); replies to
 //! commands use the same outbox, so a client sees events and replies in one order.
+//!
+//! Requests are handled one at a time, in the order sent, except votes: see
+//! [`MAX_VOTES_IN_FLIGHT`].
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{Sink, SinkExt, Stream, StreamExt, stream::FuturesUnordered};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -18,7 +21,7 @@ use super::{
 use crate::{
     accounts::Accounts,
     actors::{
-        ChannelError, ChatAuthor, Realtime,
+        ChannelError, ChannelResult, ChatAuthor, Realtime,
         hub::{CloseSignal, ConnId, ConnSender, Queued, Subscriber, close, next_conn_id, outbox},
         stage::StageMsg,
     },
@@ -33,6 +36,12 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// then flushed once. (The websocket library keeps its write buffer at the largest size it
 /// ever held, so a batch bound also bounds that per-connection memory.)
 const MAX_BATCH_BYTES: usize = 16 * 1024;
+
+/// Votes one connection may have waiting for their polls at once. A vote is answered once it
+/// is stored, and a voter in several polls votes in each: handled one at a time, a connection
+/// would wait for one store write after another. At the bound the loop stops reading the
+/// client's frames until a vote is answered.
+pub const MAX_VOTES_IN_FLIGHT: usize = 32;
 
 /// A websocket message, independent of the websocket library.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +116,16 @@ impl Session {
         self.send(&ServerFrame::Ack { id, result });
     }
 
+    fn answer_vote(&self, vote: &Vote, outcome: ChannelResult<()>) {
+        match outcome {
+            Ok(()) => self.ack(
+                vote.id,
+                serde_json::json!({ "poll_id": vote.poll_id, "option": vote.option }),
+            ),
+            Err(e) => self.channel_error(vote.id, &e),
+        }
+    }
+
     fn channel_error(&self, id: u64, e: &ChannelError) {
         let message = match e {
             ChannelError::Invalid(fields) => fields
@@ -118,6 +137,25 @@ impl Session {
             other => other.to_string(),
         };
         self.error(Some(id), e.code(), message);
+    }
+}
+
+/// A vote on its way to its poll. The loop goes on reading while it waits.
+struct Vote {
+    id: u64,
+    channel: AccountId,
+    voter: AccountId,
+    poll_id: Uuid,
+    option: u32,
+}
+
+impl Vote {
+    /// Asks the poll; the loop, which owns the session, sends the answer.
+    async fn cast(self, realtime: &Realtime) -> (Self, ChannelResult<()>) {
+        let outcome = realtime
+            .vote(self.channel, self.voter, self.poll_id, self.option)
+            .await;
+        (self, outcome)
     }
 }
 
@@ -190,6 +228,11 @@ pub async fn run<S, R>(
     let close_requested = closing.wait();
     tokio::pin!(close_requested);
 
+    // Votes waiting for their polls. Created at the first vote and dropped when the last is
+    // answered: even an empty set holds two allocations, one the size of a vote in flight, and
+    // most connections are idle.
+    let mut votes: Option<FuturesUnordered<_>> = None;
+
     let close_reason: Option<(u16, String)> = loop {
         tokio::select! {
             biased;
@@ -218,7 +261,16 @@ pub async fn run<S, R>(
                     reason = &mut close_requested => break Some(reason),
                 }
             }
-            incoming = stream.next() => {
+            Some((vote, outcome)) = async { votes.as_mut()?.next().await }, if votes.is_some() => {
+                session.answer_vote(&vote, outcome);
+                if votes.as_ref().is_some_and(FuturesUnordered::is_empty) {
+                    votes = None;
+                }
+            }
+            // Not polled while the votes in flight are at their bound: the client's frames wait
+            // in the socket (backpressure). A vote ends within the call timeout, well inside the
+            // keepalive's two periods.
+            incoming = stream.next(), if votes.as_ref().map_or(0, FuturesUnordered::len) < MAX_VOTES_IN_FLIGHT => {
                 let Some(message) = incoming else { break None };
                 last_seen = Instant::now();
                 match message {
@@ -235,7 +287,12 @@ pub async fn run<S, R>(
                         }
                         match serde_json::from_slice::<ClientFrame>(&bytes) {
                             Ok(frame) => {
-                                handle(&deps, &mut session, frame).await;
+                                let start_vote = |vote: Vote| {
+                                    votes
+                                        .get_or_insert_with(FuturesUnordered::new)
+                                        .push(vote.cast(&deps.realtime));
+                                };
+                                handle(&deps, &mut session, frame, start_vote).await;
                                 if session.auth_expires != expiry_armed {
                                     expiry_armed = session.auth_expires;
                                     if let Some(at) = expiry_armed {
@@ -275,6 +332,9 @@ pub async fn run<S, R>(
         }
     };
 
+    // Votes still in flight are dropped unanswered: a poll that got one still counts it (the
+    // client can see its choice in a `snapshot`).
+    drop(votes);
     // From here on only this task writes to the socket.
     outbox.hold();
     for channel in session.subscriptions.drain() {
@@ -323,7 +383,13 @@ async fn authenticate(deps: &GatewayDeps, token: &str) -> Result<(ChatAuthor, In
     Ok((author, Instant::now() + left))
 }
 
-async fn handle(deps: &GatewayDeps, session: &mut Session, frame: ClientFrame) {
+/// Handles a request; a vote is only started (with `start_vote`), and the loop answers it.
+async fn handle(
+    deps: &GatewayDeps,
+    session: &mut Session,
+    frame: ClientFrame,
+    start_vote: impl FnOnce(Vote),
+) {
     let id = frame.id();
     let realtime = &deps.realtime;
     match frame {
@@ -426,19 +492,16 @@ async fn handle(deps: &GatewayDeps, session: &mut Session, frame: ClientFrame) {
             poll_id,
             option,
         } => {
-            let Some(user) = session.user.as_ref().map(|u| u.id) else {
+            let Some(voter) = session.user.as_ref().map(|u| u.id) else {
                 return session.channel_error(id, &ChannelError::SignInRequired);
             };
-            match realtime
-                .vote(AccountId(channel), user, poll_id, option)
-                .await
-            {
-                Ok(()) => session.ack(
-                    id,
-                    serde_json::json!({ "poll_id": poll_id, "option": option }),
-                ),
-                Err(e) => session.channel_error(id, &e),
-            }
+            start_vote(Vote {
+                id,
+                channel: AccountId(channel),
+                voter,
+                poll_id,
+                option,
+            });
         }
         ClientFrame::StageRequest { id, channel } => {
             let Some(author) = session.user.clone() else {

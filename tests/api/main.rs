@@ -18,12 +18,15 @@ mod profile;
 mod realtime_chat;
 mod realtime_polls;
 mod realtime_stage;
+mod realtime_votes;
 mod recovery;
 mod stream_health;
 mod system;
 mod uploads;
 mod ws;
 
+#[path = "../support/gated_store.rs"]
+mod gated_store;
 #[path = "../support/moto.rs"]
 mod moto;
 #[path = "../support/smtp.rs"]

@@ -40,7 +40,7 @@ async fn start_action(app: &TestApp, owner: &User, channel: &str, action: Value)
 }
 
 /// Starts a poll over the options in [`OPTIONS`]; returns the started action.
-async fn start_poll(app: &TestApp, owner: &User, channel: &str) -> Value {
+pub(crate) async fn start_poll(app: &TestApp, owner: &User, channel: &str) -> Value {
     let r = start_action(
         app,
         owner,
@@ -60,7 +60,7 @@ fn time(value: &Value) -> DateTime<Utc> {
         .unwrap()
 }
 
-fn vote(channel: &str, poll_id: &str, option: usize) -> Value {
+pub(crate) fn vote(channel: &str, poll_id: &str, option: usize) -> Value {
     json!({"type": "vote", "channel": channel, "poll_id": poll_id, "option": option})
 }
 
