@@ -1,14 +1,19 @@
 //! Votes whose store writes the test holds or fails ([`GatedStore`]): what a connection and a
 //! poll answer while a write is in flight.
 
-use std::{sync::Arc, time::Duration};
+use std::{pin::pin, sync::Arc, time::Duration};
 
+use futures::poll;
 use serde_json::{Value, json};
-use showrunner::{domain::AccountId, gateway::connection::MAX_VOTES_IN_FLIGHT};
+use showrunner::{
+    actors::{ChannelError, ChannelResult},
+    domain::AccountId,
+    gateway::connection::MAX_VOTES_IN_FLIGHT,
+};
 use uuid::Uuid;
 
 use crate::{
-    gated_store::GatedStore,
+    gated_store::{GatedStore, HeldWrite},
     helpers::{TestApp, spawn_app_with_backends},
     realtime_polls::{start_poll, vote},
     ws::WsClient,
@@ -175,4 +180,111 @@ async fn a_vote_in_flight_when_its_connection_closes_is_still_counted() {
     let mut again = WsClient::connect(&app, Some(&voter.token)).await;
     let snapshot = again.subscribe("leavepollhost").await;
     assert_eq!(snapshot["you"]["poll_vote"], 2, "{}", snapshot["you"]);
+}
+
+/// A voter's two votes in one poll, and what each was answered.
+struct TwoVotes {
+    channel: AccountId,
+    poll: Uuid,
+    voter: AccountId,
+    first: ChannelResult<()>,
+    second: ChannelResult<()>,
+}
+
+/// A voter votes twice, and both votes reach the poll while it writes an earlier voter's vote:
+/// so the second is handled while the first waits for its own write, which `decide` lets
+/// through or fails.
+async fn vote_twice_behind_a_write(
+    app: &TestApp,
+    gated: &GatedStore,
+    decide: impl FnOnce(HeldWrite),
+) -> TwoVotes {
+    let (channel, poll) = running_poll(app, "dupepollhost").await;
+    app.user("earlyfan").await;
+    app.user("twicefan").await;
+    let early = account_id(app, "earlyfan").await;
+    let voter = account_id(app, "twicefan").await;
+    let realtime = app.state.realtime.clone();
+    let mut writes = gated.hold(poll);
+    let early_vote = tokio::spawn({
+        let realtime = realtime.clone();
+        async move { realtime.vote(channel, early, poll, 0).await }
+    });
+    let early_write = writes.next().await;
+
+    // Polled once, each vote is sent to the channel actor, which forwards votes in the order
+    // it gets them: once it has answered a later request, both wait in the busy poll's mailbox.
+    let mut first = pin!(realtime.vote(channel, voter, poll, 1));
+    let mut second = pin!(realtime.vote(channel, voter, poll, 2));
+    assert!(poll!(first.as_mut()).is_pending());
+    assert!(poll!(second.as_mut()).is_pending());
+    realtime.state(channel).await.unwrap();
+    early_write.store();
+    early_vote.await.unwrap().unwrap();
+
+    let write = writes.next().await;
+    assert_eq!(write.votes, [(voter, 1)], "only the first vote is written");
+    assert!(
+        poll!(second.as_mut()).is_pending(),
+        "the second vote is answered only after the first one's write"
+    );
+    decide(write);
+    TwoVotes {
+        channel,
+        poll,
+        voter,
+        first: first.await,
+        second: second.await,
+    }
+}
+
+/// The voter's option as the store has it.
+async fn stored_choice(app: &TestApp, votes: &TwoVotes) -> Option<u32> {
+    let stored = app.state.store.votes(votes.poll).await.unwrap();
+    stored
+        .into_iter()
+        .find_map(|(voter, option)| (voter == votes.voter).then_some(option))
+}
+
+#[tokio::test]
+async fn a_second_vote_arriving_while_the_first_is_written_is_refused_once_the_first_is_stored() {
+    // Arrange
+    let (app, gated, _dir) = spawn_gated_app().await;
+
+    // Act
+    let votes = vote_twice_behind_a_write(&app, &gated, HeldWrite::store).await;
+
+    // Assert
+    assert!(votes.first.is_ok(), "{:?}", votes.first);
+    assert_eq!(votes.second, Err(ChannelError::AlreadyVoted));
+    assert_eq!(stored_choice(&app, &votes).await, Some(1));
+}
+
+#[tokio::test]
+async fn a_second_vote_arriving_while_the_first_is_written_is_told_unavailable_if_the_write_fails()
+{
+    // Arrange
+    let (app, gated, _dir) = spawn_gated_app().await;
+
+    // Act
+    let votes = vote_twice_behind_a_write(&app, &gated, HeldWrite::fail).await;
+    let retry = app
+        .state
+        .realtime
+        .vote(votes.channel, votes.voter, votes.poll, 2)
+        .await;
+
+    // Assert: neither vote counted, so the voter may vote again.
+    assert!(
+        matches!(votes.first, Err(ChannelError::Unavailable(_))),
+        "{:?}",
+        votes.first
+    );
+    assert!(
+        matches!(votes.second, Err(ChannelError::Unavailable(_))),
+        "{:?}",
+        votes.second
+    );
+    assert!(retry.is_ok(), "{retry:?}");
+    assert_eq!(stored_choice(&app, &votes).await, Some(2));
 }
