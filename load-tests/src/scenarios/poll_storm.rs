@@ -3,9 +3,11 @@
 //! 1. One poll: N voters subscribed to the channel vote within T seconds. Every vote must be
 //!    acknowledged, the final tally must be exact, and `poll_tally` frames must come at most
 //!    every 250 ms (the documented coalescing).
-//! 2. Many polls: P channels each run a poll and every voter votes in each, paced at a target
-//!    rate in all; the sustained rate is acknowledged votes over the time from the first vote
-//!    sent to the last ack.
+//! 2. Many polls: P channels each run a poll and every voter votes in each, sending its P votes
+//!    together without waiting for their acks (matched by request id); voters start one after
+//!    another, P votes every P / rate seconds, so the offered rate is the target rate. The
+//!    sustained rate is acknowledged votes over the time from the first vote sent to the last
+//!    ack.
 
 use std::{
     collections::HashMap,
@@ -16,7 +18,7 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::{sync::watch, time::Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -38,7 +40,8 @@ pub struct Args {
     /// Every voter votes within this many seconds in the one-poll phase.
     #[arg(long, default_value_t = 1.0)]
     pub window_secs: f64,
-    /// Polls (channels `ltch0…`) in the many-polls phase; 0 skips it.
+    /// Polls (channels `ltch0…`) in the many-polls phase; 0 skips it. At most 40: a voter
+    /// sends its votes in all of them at once.
     #[arg(long, default_value_t = 10)]
     pub polls: usize,
     /// Votes per second to offer in the many-polls phase, in all.
@@ -49,6 +52,10 @@ pub struct Args {
 }
 
 const OPTIONS: usize = 4;
+
+/// The server closes a connection that sends more than 40 frames at once (its per-connection
+/// token bucket); a voter's votes in every poll go out together.
+const MAX_POLLS: usize = 40;
 
 struct Vote {
     at: Instant,
@@ -68,7 +75,8 @@ struct VoterOut {
     dropped: Option<String>,
 }
 
-/// Sends its votes at their times and reads replies and events until `stop`.
+/// Sends its votes at their times (those due together in one write, without waiting for
+/// replies) and reads replies and events until `stop`.
 async fn voter(
     mut ws: Ws,
     votes: Vec<Vote>,
@@ -84,15 +92,23 @@ async fn voter(
         tokio::select! {
             _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
             _ = tokio::time::sleep_until(at), if next < votes.len() => {
-                let v = &votes[next];
-                next += 1;
                 let t = now_us();
                 out.first_sent_us.get_or_insert(t);
-                sent.insert(v.id, t);
-                if let Err(e) = futures::SinkExt::send(&mut ws, Message::Text(v.frame.clone().into())).await {
+                let now = Instant::now();
+                let due = votes[next..].iter().take_while(|v| v.at <= now).count();
+                let batch = &votes[next..next + due];
+                next += due;
+                let write = async {
+                    for v in batch {
+                        ws.feed(Message::Text(v.frame.clone().into())).await?;
+                    }
+                    ws.flush().await
+                };
+                if let Err(e) = write.await {
                     out.dropped = Some(format!("send: {e}"));
                     break;
                 }
+                sent.extend(batch.iter().map(|v| (v.id, t)));
             }
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
@@ -213,6 +229,11 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
             "voters": args.voters, "window_secs": args.window_secs, "polls": args.polls,
             "rate": args.rate,
         }))?,
+    );
+    anyhow::ensure!(
+        args.polls <= MAX_POLLS,
+        "--polls {} is more than {MAX_POLLS}, the frames a voter may send at once",
+        args.polls
     );
     let owner = ctx.accounts("ltstream", 1, &mut report).await?.remove(0);
     let voters = ctx.accounts("ltv", args.voters, &mut report).await?;
@@ -379,15 +400,23 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         let start = Instant::now() + Duration::from_millis(100);
-        let mut plans: Vec<Vec<Vote>> = (0..n).map(|_| Vec::new()).collect();
-        for k in 0..total as usize {
-            let (v, p) = (k % n, k / n);
-            plans[v].push(Vote {
-                at: start + Duration::from_secs_f64(k as f64 / args.rate),
-                id: 2000 + p as u64,
-                frame: vote_frame(2000 + p as u64, &owners[p].id, &polls[p], (v + p) % OPTIONS),
-            });
-        }
+        let plans: Vec<Vec<Vote>> = (0..n)
+            .map(|v| {
+                let at = start + Duration::from_secs_f64((v * args.polls) as f64 / args.rate);
+                (0..args.polls)
+                    .map(|p| Vote {
+                        at,
+                        id: 2000 + p as u64,
+                        frame: vote_frame(
+                            2000 + p as u64,
+                            &owners[p].id,
+                            &polls[p],
+                            (v + p) % OPTIONS,
+                        ),
+                    })
+                    .collect()
+            })
+            .collect();
         let cpu = CpuWindow::start(&ctx.server);
         let (_sockets, outs2) = phase(
             sockets,
