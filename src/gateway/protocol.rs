@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::socket::WireFrame;
 use crate::domain::{ChatSettings, Color, StreamAction};
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -199,7 +200,8 @@ pub enum ServerFrame {
         code: String,
         message: String,
     },
-    /// The state of a channel, answering `subscribe`.
+    /// The state of a channel, answering `subscribe`. The server writes it with
+    /// [`SnapshotFrame`], which must produce exactly what this variant serialises to.
     Snapshot {
         id: u64,
         channel: Uuid,
@@ -284,6 +286,64 @@ impl ServerFrame {
     }
 }
 
+/// A `snapshot` frame whose chat messages are already JSON. A channel keeps each chat line
+/// serialised (`actors::channel::history`): serialising up to 200 lines again for every
+/// subscriber was most of a subscribe's CPU, in the one actor that all of a channel's subscribes
+/// go through. Writes byte for byte what [`ServerFrame::Snapshot`] serialises to (tested below);
+/// the fields are that variant's, in its order.
+pub struct SnapshotFrame<'a, M> {
+    pub id: u64,
+    pub channel: Uuid,
+    pub username: &'a str,
+    pub viewers: usize,
+    pub live: bool,
+    pub live_since: Option<DateTime<Utc>>,
+    pub action: Option<&'a ActiveActionView>,
+    pub poll: Option<&'a PollView>,
+    pub stage: Option<&'a serde_json::Value>,
+    /// `chat.messages`: each a serialised [`ChatLine`], oldest first.
+    pub messages: M,
+    pub last_offset: Option<u64>,
+    pub history_lost: bool,
+    pub settings: &'a ChatSettings,
+    pub you: &'a ViewerRole,
+}
+
+impl<'a, M: Iterator<Item = &'a [u8]> + Clone> SnapshotFrame<'a, M> {
+    /// The frame as written to a socket: built in one buffer, with the header in front.
+    pub fn wire_frame(&self) -> WireFrame {
+        let messages_len: usize = self.messages.clone().map(|m| m.len() + 1).sum();
+        let mut out = Vec::with_capacity(WireFrame::HEADER_ROOM + messages_len + 1024);
+        out.resize(WireFrame::HEADER_ROOM, 0);
+        fn put(out: &mut Vec<u8>, key: &[u8], value: &impl Serialize) {
+            out.extend_from_slice(key);
+            serde_json::to_writer(out, value).expect("frames always serialise");
+        }
+        put(&mut out, br#"{"type":"snapshot","id":"#, &self.id);
+        put(&mut out, br#","channel":"#, &self.channel);
+        put(&mut out, br#","username":"#, &self.username);
+        put(&mut out, br#","viewers":"#, &self.viewers);
+        put(&mut out, br#","live":"#, &self.live);
+        put(&mut out, br#","live_since":"#, &self.live_since);
+        put(&mut out, br#","action":"#, &self.action);
+        put(&mut out, br#","poll":"#, &self.poll);
+        put(&mut out, br#","stage":"#, &self.stage);
+        out.extend_from_slice(br#","chat":{"messages":["#);
+        for (i, message) in self.messages.clone().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(message);
+        }
+        put(&mut out, br#"],"last_offset":"#, &self.last_offset);
+        put(&mut out, br#","history_lost":"#, &self.history_lost);
+        put(&mut out, br#"},"settings":"#, &self.settings);
+        put(&mut out, br#","you":"#, &self.you);
+        out.push(b'}');
+        WireFrame::text_after_room(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +362,123 @@ mod tests {
         );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","id":1,"x":2}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"explode","id":1}"#).is_err());
+    }
+
+    /// The derived frame and the spliced one, from the same parts.
+    fn both<'a>(
+        parts: &SnapshotFrame<'a, impl Iterator<Item = &'a [u8]> + Clone>,
+        lines: &[ChatLine],
+    ) -> (String, String) {
+        let derived = ServerFrame::Snapshot {
+            id: parts.id,
+            channel: parts.channel,
+            username: parts.username.into(),
+            viewers: parts.viewers,
+            live: parts.live,
+            live_since: parts.live_since,
+            action: parts.action.cloned(),
+            poll: parts.poll.cloned(),
+            stage: parts.stage.cloned(),
+            chat: ChatHistory {
+                messages: lines.to_vec(),
+                last_offset: parts.last_offset,
+                history_lost: parts.history_lost,
+            },
+            settings: parts.settings.clone(),
+            you: parts.you.clone(),
+        };
+        (
+            String::from_utf8(derived.to_bytes().to_vec()).unwrap(),
+            String::from_utf8(parts.wire_frame().payload().to_vec()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_spliced_snapshot_is_byte_for_byte_the_derived_one() {
+        let now = Utc::now();
+        let lines: Vec<ChatLine> = (1..=3)
+            .map(|offset| ChatLine {
+                offset,
+                user_id: Uuid::now_v7(),
+                username: "anna".into(),
+                color: Color::Yellow,
+                text: format!("line {offset}: \"quoted\", \\ and ünïcode"),
+                sent_at: now,
+            })
+            .collect();
+        let json: Vec<Vec<u8>> = lines
+            .iter()
+            .map(|l| serde_json::to_vec(l).unwrap())
+            .collect();
+        let as_slice: fn(&Vec<u8>) -> &[u8] = |j| j;
+        let action = ActiveActionView {
+            id: Uuid::now_v7(),
+            action: crate::domain::ActionInput::Notice {
+                title: "Hello".into(),
+                message: "world".into(),
+                duration_secs: 30,
+            }
+            .parse()
+            .unwrap(),
+            started_at: now,
+            expires_at: Some(now),
+        };
+        let poll = PollView {
+            id: Uuid::now_v7(),
+            question: "Tea or coffee?".into(),
+            options: vec!["Tea".into(), "Coffee".into()],
+            tally: vec![2, 1],
+            total: 3,
+            started_at: now,
+            deadline: now,
+            closed: false,
+        };
+        let stage = serde_json::json!({ "id": Uuid::now_v7(), "queue": [{ "username": "bob" }] });
+        let settings = ChatSettings {
+            slow_mode_secs: 5,
+            followers_only_minutes: Some(10),
+            banned_words: vec!["spoiler".into()],
+        };
+        let you = ViewerRole {
+            signed_in: true,
+            owner: true,
+            moderator: true,
+            timed_out_until: Some(now),
+            poll_vote: Some(1),
+        };
+        let full = SnapshotFrame {
+            id: 7,
+            channel: Uuid::now_v7(),
+            username: "anna",
+            viewers: 12,
+            live: true,
+            live_since: Some(now),
+            action: Some(&action),
+            poll: Some(&poll),
+            stage: Some(&stage),
+            messages: json.iter().map(as_slice),
+            last_offset: Some(3),
+            history_lost: true,
+            settings: &settings,
+            you: &you,
+        };
+        let (derived, spliced) = both(&full, &lines);
+        assert_eq!(spliced, derived);
+
+        let empty = SnapshotFrame {
+            live: false,
+            live_since: None,
+            action: None,
+            poll: None,
+            stage: None,
+            messages: json[..0].iter().map(as_slice),
+            last_offset: None,
+            history_lost: false,
+            you: &ViewerRole::default(),
+            ..full
+        };
+        let (derived, spliced) = both(&empty, &[]);
+        assert_eq!(spliced, derived);
     }
 
     #[test]

@@ -367,6 +367,24 @@ impl WireFrame {
         }
     }
 
+    /// Room left in front of a payload for its header, by [`Self::text_after_room`].
+    pub const HEADER_ROOM: usize = 10;
+
+    /// A text frame of `buf[HEADER_ROOM..]`, its header written into the room in front: a large
+    /// payload (a snapshot) is not copied into a second buffer.
+    pub fn text_after_room(mut buf: Vec<u8>) -> Self {
+        let mut header = [0u8; Self::HEADER_ROOM];
+        let mut room = &mut header[..];
+        encode_header(&mut room, 0x1, buf.len() - Self::HEADER_ROOM);
+        let header_len = Self::HEADER_ROOM - room.len();
+        let start = Self::HEADER_ROOM - header_len;
+        buf[start..Self::HEADER_ROOM].copy_from_slice(&header[..header_len]);
+        Self {
+            wire: Bytes::from(buf).slice(start..),
+            header: header_len,
+        }
+    }
+
     /// Header and payload.
     pub fn wire(&self) -> &Bytes {
         &self.wire
@@ -379,8 +397,14 @@ impl WireFrame {
 
 /// Appends one frame (FIN set, no mask) to `out`.
 pub fn encode_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
-    let len = payload.len();
-    out.reserve(len + 10);
+    out.reserve(payload.len() + WireFrame::HEADER_ROOM);
+    encode_header(out, opcode, payload.len());
+    out.extend_from_slice(payload);
+}
+
+/// A frame's header (FIN set, no mask) for a payload of `len` bytes: at most
+/// [`WireFrame::HEADER_ROOM`] bytes.
+fn encode_header(out: &mut impl BufMut, opcode: u8, len: usize) {
     out.put_u8(0x80 | opcode);
     if len < 126 {
         out.put_u8(len as u8);
@@ -391,7 +415,6 @@ pub fn encode_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
         out.put_u8(127);
         out.put_u64(len as u64);
     }
-    out.extend_from_slice(payload);
 }
 
 impl<W: AsyncWrite + Unpin> Sink<WsMessage> for FrameWriter<W> {
@@ -491,6 +514,22 @@ mod tests {
         };
         assert_eq!(close.code, CloseCode::from(4008));
         assert_eq!(close.reason.as_str(), "slow consumer");
+    }
+
+    #[test]
+    fn a_frame_built_after_room_for_its_header_is_the_frame_of_its_payload() {
+        // Every length class: 7-bit, 16-bit and 64-bit lengths, and their edges.
+        for len in [0, 125, 126, 65_535, 65_536, 70_000] {
+            let payload = vec![b'x'; len];
+            let mut buf = vec![0; WireFrame::HEADER_ROOM];
+            buf.extend_from_slice(&payload);
+
+            let framed = WireFrame::text_after_room(buf);
+
+            let expected = WireFrame::text(&payload);
+            assert_eq!(framed.wire(), expected.wire(), "{len} bytes");
+            assert_eq!(framed.payload(), expected.payload(), "{len} bytes");
+        }
     }
 
     #[tokio::test]

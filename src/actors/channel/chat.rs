@@ -110,10 +110,7 @@ pub(super) async fn send(
             tracing::warn!(channel = %record.channel, offset = record.offset, error = %e, "chat message not kept in history");
         }
     });
-    state.chat.push_back(line.clone());
-    while state.chat.len() > state.deps.settings.chat_history {
-        state.chat.pop_front();
-    }
+    state.chat.push(&line);
     state.pending_chat.push(line);
     schedule_flush(state, myself);
     Ok(offset)
@@ -161,10 +158,9 @@ pub(super) async fn delete(state: &mut Channel, by: AccountId, offset: u64) -> C
         .await
         .map_err(unavailable)?;
     let pending = state.pending_chat.iter().any(|m| m.offset == offset);
-    let before = state.chat.len();
-    state.chat.retain(|m| m.offset != offset);
+    let kept = state.chat.remove(offset);
     state.pending_chat.retain(|m| m.offset != offset);
-    if !known && before == state.chat.len() && !pending {
+    if !known && !kept && !pending {
         return Err(ChannelError::NoSuchMessage);
     }
     state.broadcast(&ServerFrame::ChatDeleted {

@@ -7,6 +7,7 @@
 //! subscribers lives outside the actor. A restarted channel actor reloads and carries on.
 
 mod chat;
+mod history;
 mod msg;
 
 use std::{
@@ -22,6 +23,8 @@ use uuid::Uuid;
 
 pub use msg::{ChannelError, ChannelMsg, ChannelResult, ChannelState, ChatAuthor, Moderation};
 
+use history::History;
+
 use super::{
     RealtimeDeps,
     hub::{Hub, close},
@@ -34,7 +37,7 @@ use super::{
 use crate::{
     domain::{AccountId, ChatSettings, StreamAction},
     gateway::protocol::{
-        ActiveActionView, ChatHistory, ChatLine, PollView, ServerFrame, ViewerRole,
+        ActiveActionView, ChatLine, PollView, ServerFrame, SnapshotFrame, ViewerRole,
     },
     store::{PollRecord, Restriction, RestrictionKind},
 };
@@ -69,7 +72,7 @@ pub struct Channel {
     /// Restrictions in force, by user (expired ones are pruned when met).
     restrictions: HashMap<AccountId, Vec<Restriction>>,
     /// Recent chat, oldest first, for snapshots and replay.
-    chat: VecDeque<ChatLine>,
+    chat: History,
     last_offset: Option<u64>,
     /// Messages waiting for the end of the current chat tick.
     pending_chat: Vec<ChatLine>,
@@ -174,17 +177,17 @@ impl Actor for ChannelActor {
                 slot.insert(account.map_or(crate::domain::Color::Blue, |a| a.color));
             }
         }
-        let chat = history
-            .into_iter()
-            .map(|m| ChatLine {
+        let mut chat = History::new(deps.settings.chat_history);
+        for m in history {
+            chat.push(&ChatLine {
                 offset: m.offset,
                 user_id: m.author.0,
                 color: colors[&m.author],
                 username: m.username,
                 text: m.text,
                 sent_at: m.sent_at,
-            })
-            .collect();
+            });
+        }
 
         let mut state = Channel {
             channel,
@@ -698,41 +701,28 @@ async fn subscribe(
         value
     });
     // Replay what the client missed, or all we keep for a first subscription.
-    let oldest_kept = state.chat.front().map(|m| m.offset);
-    let (messages, history_lost) = match chat_offset {
-        Some(seen) => {
-            let missed: Vec<ChatLine> = state
-                .chat
-                .iter()
-                .filter(|m| m.offset > seen)
-                .cloned()
-                .collect();
-            // Lost if messages after `seen` existed that we no longer keep.
-            let lost = oldest_kept.is_some_and(|o| o > seen + 1)
-                && state.last_offset.is_some_and(|l| l > seen);
-            (missed, lost)
-        }
-        None => (state.chat.iter().cloned().collect(), false),
-    };
-    let snapshot = ServerFrame::Snapshot {
+    let history_lost = chat_offset.is_some_and(|seen| {
+        // Lost if messages after `seen` existed that we no longer keep.
+        state.chat.oldest().is_some_and(|o| o > seen + 1)
+            && state.last_offset.is_some_and(|l| l > seen)
+    });
+    let snapshot = SnapshotFrame {
         id: request_id,
         channel: state.channel.0,
-        username: state.username.clone(),
+        username: &state.username,
         viewers: state.hub.len() + 1,
         live: state.live_since.is_some(),
         live_since: state.live_since,
-        action: state.action.as_ref().map(|a| a.view.clone()),
-        poll: state.poll_view(),
-        stage,
-        chat: ChatHistory {
-            messages,
-            last_offset: state.last_offset,
-            history_lost,
-        },
-        settings: state.settings.clone(),
-        you,
+        action: state.action.as_ref().map(|a| &a.view),
+        poll: state.poll.as_ref().map(|p| &p.view),
+        stage: stage.as_ref(),
+        messages: state.chat.since(chat_offset),
+        last_offset: state.last_offset,
+        history_lost,
+        settings: &state.settings,
+        you: &you,
     };
-    subscriber.sender.send(&snapshot.to_bytes());
+    subscriber.sender.send_frame(&snapshot.wire_frame());
     state.hub.insert(subscriber);
     Ok(())
 }

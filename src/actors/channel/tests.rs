@@ -19,6 +19,7 @@ use chrono::Utc;
 use tokio::time::Instant;
 
 use crate::{
+    actors::stage::StageMsg,
     actors::{
         ChannelError, ChatAuthor, Moderation, Realtime, RealtimeSettings,
         hub::{CloseSignal, ConnId, ConnSender, Outbox, Subscriber, next_conn_id, outbox},
@@ -27,7 +28,7 @@ use crate::{
         AccountId, ActionInput, AvatarPreset, ChatSettings, ChatText, Color, Email, StreamAction,
         Username,
     },
-    gateway::protocol::ServerFrame,
+    gateway::protocol::{ChatHistory, ChatLine, ServerFrame, ViewerRole},
     stages::local::LocalStages,
     store::{ChannelResources, NewAccount, Store, sqlite::SqliteStore},
 };
@@ -94,6 +95,25 @@ impl Fixture {
             snapshot: serde_json::from_slice(&snapshot).unwrap(),
         }
     }
+}
+
+/// A snapshot exactly as a newcomer gets it on the wire; the newcomer leaves at once.
+async fn newcomers_snapshot(
+    fx: &Fixture,
+    channel: AccountId,
+    user: Option<AccountId>,
+    chat_offset: Option<u64>,
+) -> String {
+    let (tx, mut rx) = outbox(256, None);
+    let conn = next_conn_id();
+    let sender = ConnSender::new(conn, tx, Arc::new(CloseSignal::default()));
+    fx.realtime
+        .subscribe(channel, Subscriber { sender, user }, 1, chat_offset)
+        .await
+        .unwrap();
+    fx.realtime.unsubscribe(channel, conn);
+    let snapshot = rx.try_recv().expect("the snapshot comes first");
+    String::from_utf8(snapshot.to_vec()).unwrap()
 }
 
 /// One subscribed connection's outbox.
@@ -409,4 +429,174 @@ async fn a_restarted_channel_reports_the_poll_times_it_announced() {
     assert_eq!(action.expires_at, announced.expires_at);
     assert_eq!(Some(poll.deadline), announced.expires_at, "deadline");
     assert_eq!(poll.started_at, announced.started_at, "started_at");
+}
+
+/// A viewer who watches from the start, and the chat it has seen: every `chat` frame less every
+/// `chat_deleted`, the newest `keep` of them.
+struct Watcher {
+    viewer: Viewer,
+    keep: usize,
+    lines: Vec<ChatLine>,
+    last_offset: Option<u64>,
+}
+
+impl Watcher {
+    fn follow(&mut self) {
+        for frame in self.viewer.frames() {
+            match frame {
+                ServerFrame::Chat { messages, .. } => {
+                    self.last_offset = messages.last().map(|m| m.offset).or(self.last_offset);
+                    self.lines.extend(messages);
+                }
+                ServerFrame::ChatDeleted { offset, .. } => {
+                    self.lines.retain(|m| m.offset != offset)
+                }
+                _ => {}
+            }
+        }
+        let excess = self.lines.len().saturating_sub(self.keep);
+        self.lines.drain(..excess);
+    }
+}
+
+/// Whatever changed, an anonymous newcomer's snapshot is the channel's public state (as HTTP
+/// readers get it) and the chat the watcher saw, byte for byte as the derived frame writes it.
+async fn assert_snapshot_is_current(
+    fx: &Fixture,
+    (channel, username): (AccountId, &str),
+    watcher: &mut Watcher,
+    step: &str,
+) {
+    // Past the chat tick, so that held-back messages have reached the watcher.
+    advance_to(Instant::now() + Duration::from_millis(300)).await;
+    watcher.follow();
+    let state = fx.realtime.state(channel).await.unwrap();
+    let expected = ServerFrame::Snapshot {
+        id: 1,
+        channel: channel.0,
+        username: username.into(),
+        viewers: state.viewers + 1,
+        live: state.live_since.is_some(),
+        live_since: state.live_since,
+        action: state.action,
+        poll: state.poll,
+        stage: state.stage.map(|v| serde_json::to_value(v).unwrap()),
+        chat: ChatHistory {
+            messages: watcher.lines.clone(),
+            last_offset: watcher.last_offset,
+            history_lost: false,
+        },
+        settings: state.settings,
+        you: ViewerRole::default(),
+    };
+    let expected = String::from_utf8(expected.to_bytes().to_vec()).unwrap();
+    let got = newcomers_snapshot(fx, channel, None, None).await;
+    assert_eq!(got, expected, "after: {step}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_newcomers_snapshot_is_the_channels_state_after_every_kind_of_change() {
+    // Arrange: a short history, so that old lines age out.
+    let keep = 3;
+    let fx = Fixture::start(RealtimeSettings {
+        chat_history: keep,
+        ..RealtimeSettings::default()
+    })
+    .await;
+    let owner = fx.account("snapowner").await;
+    let fan = fx.account("snapfan").await;
+    let channel = (owner, "snapowner");
+    let mut watcher = Watcher {
+        viewer: fx.viewer(owner, None).await,
+        keep,
+        lines: Vec::new(),
+        last_offset: None,
+    };
+    let realtime = &fx.realtime;
+    let say = |what: &'static str| async move {
+        realtime
+            .send_chat(owner, author(owner, "snapowner"), text(what))
+            .await
+            .unwrap()
+    };
+
+    // Act and assert, change by change.
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "nothing yet").await;
+    say("one").await;
+    say("two").await;
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "new chat").await;
+    say("three").await;
+    let four = say("four").await;
+    say("five").await;
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "chat beyond what is kept").await;
+    realtime.delete_chat(owner, owner, four).await.unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "a deleted message").await;
+    realtime
+        .start_action(owner, owner, product())
+        .await
+        .unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "an action started").await;
+    realtime.stop_action(owner, owner).await.unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "the action stopped").await;
+    let started = realtime.start_action(owner, owner, poll(60)).await.unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "a poll started").await;
+    realtime.vote(owner, fan, started.id, 1).await.unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "a vote tallied").await;
+    realtime.stop_action(owner, owner).await.unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "the poll ended").await;
+    let settings = ChatSettings::parse(5, Some(10), vec!["spoiler".into()]).unwrap();
+    realtime
+        .moderate(owner, owner, Moderation::Settings(settings))
+        .await
+        .unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "new chat settings").await;
+    realtime.set_live(
+        owner,
+        Some(chrono::SubsecRound::trunc_subsecs(Utc::now(), 3)),
+    );
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "gone live").await;
+    realtime.start_stage(owner, owner).await.unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "a stage started").await;
+    realtime
+        .stage(owner, |reply| StageMsg::Request {
+            user: fan,
+            username: "snapfan".into(),
+            reply,
+        })
+        .await
+        .unwrap();
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "a stage join request").await;
+    say("six").await;
+    assert_snapshot_is_current(&fx, channel, &mut watcher, "chat during a stage").await;
+
+    // Assert: replays from an offset; only the host sees who waits for the stage.
+    let replay = |json: String| match serde_json::from_str(&json).unwrap() {
+        ServerFrame::Snapshot { chat, .. } => (
+            chat.messages
+                .into_iter()
+                .map(|m| m.text)
+                .collect::<Vec<_>>(),
+            chat.history_lost,
+        ),
+        other => panic!("not a snapshot: {other:?}"),
+    };
+    let three = watcher.lines[0].offset;
+    assert_eq!(
+        replay(newcomers_snapshot(&fx, owner, None, Some(three)).await),
+        (vec!["five".to_owned(), "six".to_owned()], false)
+    );
+    assert_eq!(
+        replay(newcomers_snapshot(&fx, owner, None, Some(1)).await),
+        (
+            vec!["three".to_owned(), "five".to_owned(), "six".to_owned()],
+            true
+        )
+    );
+    let host: serde_json::Value =
+        serde_json::from_str(&newcomers_snapshot(&fx, owner, Some(owner), None).await).unwrap();
+    assert_eq!(host["stage"]["queue"][0]["user_id"], fan.0.to_string());
+    assert_eq!(host["you"]["owner"], true);
+    let anonymous: serde_json::Value =
+        serde_json::from_str(&newcomers_snapshot(&fx, owner, None, None).await).unwrap();
+    assert_eq!(anonymous["stage"].get("queue"), None);
 }
