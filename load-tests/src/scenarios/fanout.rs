@@ -10,9 +10,9 @@ use serde_json::json;
 use super::{Audience, ChatFeed, Ctx, report_delivery, rss_kb};
 use crate::{
     clock::marker,
-    report::{Report, progress, r2},
+    report::{Latency, Report, progress, r2},
     server::CpuWindow,
-    ws::{Watch, join_many},
+    ws::{ViewerOutcome, Watch, join_many},
 };
 
 #[derive(Debug, Clone, clap::Args)]
@@ -130,7 +130,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
     let published = feed.published.clone();
     let channel_of = audience.channel_of.clone();
     let outcomes = audience.finish().await;
-    let (acked, chat_errors) = feed.finish().await;
+    let (acked, chat_errors, mut reply_us) = feed.finish().await;
 
     let action_count = actions_started;
     report.line(format!(
@@ -150,6 +150,15 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
         &channel_of,
         &published,
         ctx.floor_ms,
+    );
+    per_message(&mut report, &outcomes, args.actions_every);
+    // How long the server took to take a chat message in (send → ack): the part of the
+    // latency spent before the fan-out.
+    report.latency(
+        "chat_ack_ms",
+        "chat send→ack",
+        Latency::from_us(&mut reply_us),
+        None,
     );
     report.check(
         "100% delivered",
@@ -190,4 +199,44 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
         }
     }
     Ok(report)
+}
+
+/// Latency per message (p50 and max over its viewers), slowest first: whether the tail is a few
+/// slow messages (and which kind) or every message's last viewers.
+fn per_message(report: &mut Report, outcomes: &[ViewerOutcome], actions_every: u64) {
+    let mut by_seq: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+    for o in outcomes {
+        for &(seq, us) in &o.samples {
+            by_seq.entry(seq).or_default().push(us);
+        }
+    }
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    for (seq, mut us) in by_seq {
+        let lat = Latency::from_us(&mut us);
+        let action = actions_every > 0 && (u64::from(seq) + 1) % actions_every == 0;
+        rows.push(json!({
+            "seq": seq, "kind": if action { "action" } else { "chat" },
+            "p50_ms": lat.p50, "p99_ms": lat.p99, "max_ms": lat.max,
+        }));
+    }
+    rows.sort_by(|a, b| {
+        b["max_ms"]
+            .as_f64()
+            .partial_cmp(&a["max_ms"].as_f64())
+            .unwrap()
+    });
+    let slowest: Vec<String> = rows
+        .iter()
+        .take(5)
+        .map(|r| {
+            format!(
+                "#{} {} max {:.0} ms",
+                r["seq"],
+                r["kind"].as_str().unwrap_or(""),
+                r["max_ms"].as_f64().unwrap_or(0.0)
+            )
+        })
+        .collect();
+    report.line(format!("slowest messages: {}", slowest.join(", ")));
+    report.set("per_message", rows);
 }

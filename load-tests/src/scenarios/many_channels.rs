@@ -117,7 +117,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
     let published = feed.published.clone();
     let channel_of = audience.channel_of.clone();
     let outcomes = audience.finish().await;
-    let (acked, errors) = feed.finish().await;
+    let (acked, errors, _) = feed.finish().await;
 
     report.line(format!(
         "held {} viewers on {channels} channels for {:.0} s; {} messages published ({acked} acked); server RSS at the end {} kB",

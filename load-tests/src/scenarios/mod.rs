@@ -217,18 +217,20 @@ impl ChatFeed {
         seq
     }
 
-    /// Waits for every reply; returns (acked, errors).
-    pub async fn finish(self) -> (u64, Vec<String>) {
+    /// Waits for every reply; returns (acked, errors, send → reply in µs for each answered).
+    pub async fn finish(self) -> (u64, Vec<String>, Vec<u32>) {
         let mut acked = 0;
         let mut errors = Vec::new();
+        let mut reply_us = Vec::new();
         for (pubs, _) in self.channels {
             for p in pubs {
                 let o = p.finish().await;
                 acked += o.acked;
                 errors.extend(o.errors);
+                reply_us.extend(o.reply_us);
             }
         }
-        (acked, errors)
+        (acked, errors, reply_us)
     }
 }
 

@@ -109,7 +109,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
     let sent_at = feed.sent_at.clone();
     let channel_of = audience.channel_of.clone();
     let outcomes = audience.finish().await;
-    let (_, errors) = feed.finish().await;
+    let (_, errors, _) = feed.finish().await;
     let (delivered, expected, _, dropped) = report_delivery(
         &mut report,
         &outcomes,
