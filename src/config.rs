@@ -69,6 +69,9 @@ pub struct RealtimeConfig {
     pub outbox_capacity: usize,
     /// How long a stage survives its host's disconnection, in seconds.
     pub stage_host_grace_secs: u64,
+    /// Threads that write the frames of a channel with 512 viewers or more; 0: one per core.
+    /// Fewer leaves cores to other work on the machine (see docs/performance.md).
+    pub sweep_threads: usize,
 }
 
 impl Default for RealtimeConfig {
@@ -79,6 +82,7 @@ impl Default for RealtimeConfig {
             chat_tick_ms: 25,
             outbox_capacity: 512,
             stage_host_grace_secs: 180,
+            sweep_threads: 0,
         }
     }
 }
@@ -554,6 +558,9 @@ impl Config {
         if self.realtime.chat_tick_ms > 1000 {
             return invalid("realtime.chat_tick_ms", "must be at most 1000".into());
         }
+        if self.realtime.sweep_threads > 256 {
+            return invalid("realtime.sweep_threads", "must be at most 256".into());
+        }
         if self.realtime.outbox_capacity < 16 {
             return invalid("realtime.outbox_capacity", "must be at least 16".into());
         }
@@ -723,6 +730,15 @@ mod tests {
             jail.set_env("SHOWRUNNER__HTTP__PUBLIC_URL", "example.com");
             let err = Config::load(None, NoOverrides {}).unwrap_err().to_string();
             assert!(err.contains("http.public_url"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SHOWRUNNER__REALTIME__SWEEP_THREADS", "1000");
+            let err = Config::load(None, NoOverrides {}).unwrap_err().to_string();
+            assert!(err.contains("realtime.sweep_threads"), "{err}");
+            jail.set_env("SHOWRUNNER__REALTIME__SWEEP_THREADS", "1");
+            let c = Config::load(None, NoOverrides {}).unwrap();
+            assert_eq!(c.realtime.sweep_threads, 1);
             Ok(())
         });
     }

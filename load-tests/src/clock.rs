@@ -25,7 +25,9 @@ pub fn marker(seq: u64, len: usize) -> String {
 
 /// Calls `found(seq, published_us)` for every marker in `frame`.
 pub fn scan_markers(frame: &[u8], mut found: impl FnMut(u64, u64)) {
-    for at in memchr::memmem::find_iter(frame, b"lt|") {
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"lt|"));
+    for at in FINDER.find_iter(frame) {
         let rest = &frame[at + 3..];
         let Some((seq, rest)) = number(rest) else {
             continue;
@@ -40,10 +42,12 @@ pub fn scan_markers(frame: &[u8], mut found: impl FnMut(u64, u64)) {
 /// A decimal number followed by `|`, and what follows it.
 fn number(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let end = bytes.iter().position(|b| !b.is_ascii_digit())?;
-    if end == 0 || bytes.get(end) != Some(&b'|') {
+    if end == 0 || end > 19 || bytes.get(end) != Some(&b'|') {
         return None;
     }
-    let value = std::str::from_utf8(&bytes[..end]).ok()?.parse().ok()?;
+    let value = bytes[..end]
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
     Some((value, &bytes[end + 1..]))
 }
 

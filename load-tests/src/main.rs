@@ -7,6 +7,7 @@
 //! server.rs          spawning the server, raising RLIMIT_NOFILE, sampling /proc/<pid>
 //! api.rs             the HTTP API and account seeding (through the API, cached per data dir)
 //! ws.rs              websocket clients: source-address spreading, viewers, publishers
+//! socket.rs          the hand-read websocket of viewers and voters (one recv per wake, no copies)
 //! report.rs          percentiles, checks, the summary, the JSON file, progress bars
 //! scenarios/         baseline, fanout, many-channels, poll-storm, churn, stage-rush, soak, smoke
 //! ```
@@ -16,6 +17,7 @@ mod clock;
 mod report;
 mod scenarios;
 mod server;
+mod socket;
 mod ws;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};

@@ -29,7 +29,10 @@ use tokio_tungstenite::{
     tungstenite::{Message, protocol::WebSocketConfig},
 };
 
-use crate::clock::{now_us, scan_markers};
+use crate::{
+    clock::{now_us, scan_markers},
+    socket::{Ended, Socket},
+};
 
 pub type Ws = WebSocketStream<TcpStream>;
 
@@ -72,10 +75,8 @@ impl Connector {
         }
     }
 
-    /// Opens connection number `index`, signed in with `token` if given. The read buffer is
-    /// 16 KiB, not tungstenite's 128 KiB: it zero-fills its whole read buffer before every
-    /// read, and a coalesced chat frame is a few KiB.
-    pub async fn connect(&self, index: usize, token: Option<&str>) -> anyhow::Result<Ws> {
+    /// The TCP connection of connection number `index`, and the URL it asks for.
+    async fn tcp(&self, index: usize, token: Option<&str>) -> anyhow::Result<(TcpStream, String)> {
         let socket = TcpSocket::new_v4()?;
         socket.bind(SocketAddr::from((self.sources.ip(index), 0)))?;
         let stream = socket.connect(self.addr).await?;
@@ -84,6 +85,13 @@ impl Connector {
             Some(t) => format!("{}?access_token={t}", self.url),
             None => self.url.clone(),
         };
+        Ok((stream, url))
+    }
+
+    /// Opens connection number `index` with tokio-tungstenite, signed in with `token` if
+    /// given: for publishers, hosts and churn.
+    pub async fn connect(&self, index: usize, token: Option<&str>) -> anyhow::Result<Ws> {
+        let (stream, url) = self.tcp(index, token).await?;
         // tungstenite zero-fills its whole read buffer before every read: a viewer woken for
         // a 200-byte frame would clear 16 KiB twice (the read and the one that finds nothing
         // more), ~11 % of this client's CPU in a fan-out. 4 KiB still takes a storm's batch in
@@ -95,6 +103,40 @@ impl Connector {
             .await
             .context("websocket handshake")?;
         Ok(ws)
+    }
+
+    /// Opens connection number `index` as a hand-read socket: for viewers and voters.
+    pub async fn open(&self, index: usize, token: Option<&str>) -> anyhow::Result<Socket> {
+        let (stream, url) = self.tcp(index, token).await?;
+        Socket::handshake(stream, &url)
+            .await
+            .context("websocket handshake")
+    }
+}
+
+/// Either kind of connection, read one text frame at a time.
+pub trait TextFrames {
+    fn next_text(
+        &mut self,
+        timeout: Duration,
+    ) -> impl Future<Output = anyhow::Result<String>> + Send;
+}
+
+impl TextFrames for Ws {
+    fn next_text(
+        &mut self,
+        timeout: Duration,
+    ) -> impl Future<Output = anyhow::Result<String>> + Send {
+        next_text(self, timeout)
+    }
+}
+
+impl TextFrames for Socket {
+    fn next_text(
+        &mut self,
+        timeout: Duration,
+    ) -> impl Future<Output = anyhow::Result<String>> + Send {
+        Socket::next_text(self, timeout)
     }
 }
 
@@ -125,7 +167,7 @@ pub async fn next_text(ws: &mut Ws, timeout: Duration) -> anyhow::Result<String>
 /// returns its text. Frames are told apart by their first bytes (the server writes `type`
 /// first and a reply's `id` second), so a large snapshot is not parsed by this client.
 pub async fn expect(
-    ws: &mut Ws,
+    ws: &mut impl TextFrames,
     kind: &str,
     id: Option<u64>,
     timeout: Duration,
@@ -138,7 +180,7 @@ pub async fn expect(
     let refused = id.map(|id| format!(r#"{{"type":"error","id":{id},"#));
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let text = next_text(ws, left).await?;
+        let text = ws.next_text(left).await?;
         if let Some(r) = &refused
             && text.starts_with(r.as_str())
         {
@@ -160,11 +202,11 @@ pub async fn join(
     index: usize,
     token: Option<&str>,
     channel: &str,
-) -> anyhow::Result<(Ws, String)> {
-    let mut ws = connector.connect(index, token).await?;
+) -> anyhow::Result<(Socket, String)> {
+    let mut ws = connector.open(index, token).await?;
     expect(&mut ws, "welcome", None, Duration::from_secs(30)).await?;
     let sub = serde_json::json!({"type":"subscribe","id":1,"channel":channel}).to_string();
-    send(&mut ws, sub).await?;
+    ws.send_text(&sub).await?;
     let snapshot = expect(&mut ws, "snapshot", Some(1), Duration::from_secs(30)).await?;
     Ok((ws, snapshot))
 }
@@ -194,51 +236,59 @@ pub struct Watch {
     pub stage: bool,
 }
 
-/// Reads frames until `stop` turns true, timing every marker; then closes.
+/// Reads frames until `stop` turns true, timing every marker; then closes. `expected` is
+/// how many markers it will likely see, so that their samples are not copied as they grow.
 pub fn spawn_viewer(
-    mut ws: Ws,
+    mut ws: Socket,
     mut stop: watch::Receiver<bool>,
     watch: Watch,
     received: Arc<AtomicU64>,
+    expected: usize,
 ) -> JoinHandle<ViewerOutcome> {
+    let mut out = ViewerOutcome {
+        samples: Vec::with_capacity(expected),
+        ..Default::default()
+    };
+    // Its pages touched now, before anything is published: faulted in while frames arrive,
+    // they cost the measurement.
+    out.samples.resize(expected, (0, 0));
+    out.samples.clear();
     tokio::spawn(async move {
-        let mut out = ViewerOutcome::default();
         // Built once: a new `wait_for` per frame registers and drops a waiter every time.
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
         tokio::pin!(stopped);
         loop {
-            tokio::select! {
-                () = &mut stopped => break,
-                msg = ws.next() => match msg {
-                    Some(Ok(Message::Text(t))) => {
-                        out.frames += 1;
-                        let before = out.samples.len();
-                        observe(&mut out, t.as_bytes(), watch);
-                        let got = out.samples.len() - before;
-                        if got > 0 {
-                            received.fetch_add(got as u64, Ordering::Relaxed);
-                        }
-                    }
-                    Some(Ok(Message::Close(c))) => {
-                        out.dropped = Some(format!("closed: {c:?}"));
-                        break;
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        out.dropped = Some(format!("error: {e}"));
-                        break;
-                    }
-                    None => {
-                        out.dropped = Some("ended".into());
-                        break;
-                    }
-                },
+            let before = out.samples.len();
+            let read = {
+                let mut on_text = |t: &[u8]| {
+                    out.frames += 1;
+                    observe(&mut out, t, watch);
+                };
+                tokio::select! {
+                    () = &mut stopped => None,
+                    r = ws.read(&mut on_text) => Some(r),
+                }
+            };
+            match read {
+                None => break,
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    out.dropped = Some(match e {
+                        Ended::Closed(..) => e.to_string(),
+                        Ended::Broken(e) => format!("error: {e}"),
+                    });
+                    break;
+                }
+            }
+            let got = out.samples.len() - before;
+            if got > 0 {
+                received.fetch_add(got as u64, Ordering::Relaxed);
             }
         }
         if out.dropped.is_none() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(None)).await;
+            ws.close(Duration::from_secs(5)).await;
         }
         out
     })
@@ -390,7 +440,7 @@ pub async fn join_many<F>(
     parallel: usize,
     what: &str,
     make: F,
-) -> anyhow::Result<Vec<(Ws, String)>>
+) -> anyhow::Result<Vec<(Socket, String)>>
 where
     F: Fn(usize) -> (Option<String>, String),
 {
@@ -402,7 +452,7 @@ where
             (i, t, c)
         })
         .collect();
-    let results: Vec<anyhow::Result<(usize, Ws, String)>> = futures::stream::iter(specs)
+    let results: Vec<anyhow::Result<(usize, Socket, String)>> = futures::stream::iter(specs)
         .map(|(i, token, channel)| {
             let connector = connector.clone();
             let bar = bar.clone();

@@ -49,9 +49,9 @@ pub mod close {
 
 /// How many threads write a large broadcast: one per core. Asked once, since the standard library
 /// reads the cgroup's CPU quota from files each time.
-fn sweep_threads() -> usize {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Hubs with at least this many subscribers are written by a sweeper (one thread per core).
@@ -465,10 +465,18 @@ pub struct Subscriber {
 }
 
 /// The subscribers of one channel.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     subscribers: Mutex<HashMap<ConnId, Subscriber>>,
     sweep: Mutex<SweepState>,
+    /// Threads a sweep round is split over.
+    sweep_threads: usize,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::with_sweep_threads(cores())
+    }
 }
 
 /// Whether a large hub's sweeper runs, and whether frames were queued since its round began.
@@ -479,6 +487,14 @@ struct SweepState {
 }
 
 impl Hub {
+    pub fn with_sweep_threads(threads: usize) -> Self {
+        Self {
+            subscribers: Mutex::default(),
+            sweep: Mutex::default(),
+            sweep_threads: threads.max(1),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, Subscriber>> {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -574,7 +590,7 @@ impl Hub {
             }
             let senders: Vec<OutboxSender> =
                 self.lock().values().map(|s| s.sender.tx.clone()).collect();
-            let threads = sweep_threads().max(1);
+            let threads = self.sweep_threads;
             std::thread::scope(|scope| {
                 let round = |part: &[OutboxSender]| {
                     let mut scratch = Vec::new();
@@ -767,7 +783,12 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_hub_delivers_every_frame_in_order_through_its_sweeper() {
-        let hub = Arc::new(Hub::default());
+        for threads in [1, 2, 3] {
+            delivers_every_frame_in_order(Arc::new(Hub::with_sweep_threads(threads))).await;
+        }
+    }
+
+    async fn delivers_every_frame_in_order(hub: Arc<Hub>) {
         let (outboxes, mut clients) = socket_subscribers(&hub, LARGE_SWEEP + 8).await;
         let sent: Vec<String> = (0..40).map(|i| format!("frame {i}")).collect();
         for text in &sent {

@@ -109,7 +109,13 @@ impl Actor for Supervisor {
                     Some(entry) => Ok(entry.actor),
                     None => {
                         state
-                            .spawn(&myself, channel, Arc::new(Hub::default()))
+                            .spawn(
+                                &myself,
+                                channel,
+                                Arc::new(Hub::with_sweep_threads(
+                                    state.deps.settings.sweep_threads,
+                                )),
+                            )
                             .await
                     }
                 };

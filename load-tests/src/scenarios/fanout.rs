@@ -74,7 +74,12 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
     }
 
     let sockets = joined.into_iter().map(|(ws, _)| ws).collect();
-    let audience = Audience::start(sockets, vec![0; args.viewers], Watch::default());
+    let audience = Audience::start(
+        sockets,
+        vec![0; args.viewers],
+        Watch::default(),
+        args.messages as usize,
+    );
     let mut feed = ChatFeed::open(
         &ctx.connector,
         std::slice::from_ref(&owner),

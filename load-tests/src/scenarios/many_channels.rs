@@ -79,8 +79,13 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
 
     let channel_of: Vec<usize> = (0..args.viewers).map(|i| i % channels).collect();
     let sockets = joined.into_iter().map(|(ws, _)| ws).collect();
-    let audience = Audience::start(sockets, channel_of, Watch::default());
     let total = (args.rate_per_channel * channels as f64 * args.duration_secs as f64) as u64;
+    let audience = Audience::start(
+        sockets,
+        channel_of,
+        Watch::default(),
+        (total / channels.max(1) as u64) as usize,
+    );
     let bar = progress(total, "chat");
     let cpu = CpuWindow::start(&ctx.server);
     let took = publish_paced(

@@ -28,7 +28,8 @@ use crate::{
     clock::marker,
     report::{Latency, Report},
     server::Server,
-    ws::{self, Connector, Publisher, ViewerOutcome, Watch, Ws},
+    socket::Socket,
+    ws::{self, Connector, Publisher, ViewerOutcome, Watch},
 };
 
 /// Everything a scenario needs.
@@ -85,12 +86,18 @@ pub struct Audience {
 }
 
 impl Audience {
-    pub fn start(sockets: Vec<Ws>, channel_of: Vec<usize>, watch: Watch) -> Self {
+    /// `expected_each`: about how many markers each viewer will see (0 if not known).
+    pub fn start(
+        sockets: Vec<Socket>,
+        channel_of: Vec<usize>,
+        watch: Watch,
+        expected_each: usize,
+    ) -> Self {
         let (stop, rx) = watch::channel(false);
         let received = Arc::new(AtomicU64::new(0));
         let handles = sockets
             .into_iter()
-            .map(|ws| ws::spawn_viewer(ws, rx.clone(), watch, received.clone()))
+            .map(|ws| ws::spawn_viewer(ws, rx.clone(), watch, received.clone(), expected_each))
             .collect();
         Self {
             stop,

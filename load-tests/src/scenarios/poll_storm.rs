@@ -18,10 +18,8 @@ use std::{
     time::Duration,
 };
 
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::{sync::watch, time::Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::{Ctx, rss_kb};
 use crate::{
@@ -29,7 +27,8 @@ use crate::{
     clock::now_us,
     report::{Latency, Report, progress, r2},
     server::CpuWindow,
-    ws::{Ws, join_many},
+    socket::Socket,
+    ws::join_many,
 };
 
 #[derive(Debug, Clone, clap::Args)]
@@ -78,11 +77,11 @@ struct VoterOut {
 /// Sends its votes at their times (those due together in one write, without waiting for
 /// replies) and reads replies and events until `stop`.
 async fn voter(
-    mut ws: Ws,
+    mut ws: Socket,
     votes: Vec<Vote>,
     mut stop: watch::Receiver<bool>,
     acked: Arc<AtomicU64>,
-) -> (Ws, VoterOut) {
+) -> (Socket, VoterOut) {
     let mut out = VoterOut::default();
     let mut sent: HashMap<u64, u64> = HashMap::new();
     let mut next = 0;
@@ -98,63 +97,60 @@ async fn voter(
                 let due = votes[next..].iter().take_while(|v| v.at <= now).count();
                 let batch = &votes[next..next + due];
                 next += due;
-                let write = async {
-                    for v in batch {
-                        ws.feed(Message::Text(v.frame.clone().into())).await?;
-                    }
-                    ws.flush().await
-                };
-                if let Err(e) = write.await {
+                let frames: Vec<&str> = batch.iter().map(|v| v.frame.as_str()).collect();
+                if let Err(e) = ws.send_texts(&frames).await {
                     out.dropped = Some(format!("send: {e}"));
                     break;
                 }
                 sent.extend(batch.iter().map(|v| (v.id, t)));
             }
-            msg = ws.next() => match msg {
-                Some(Ok(Message::Text(t))) => {
-                    let now = now_us();
-                    let b = t.as_bytes();
-                    if b.starts_with(br#"{"type":"ack""#) || b.starts_with(br#"{"type":"error""#) {
-                        let v: Value = serde_json::from_slice(b).unwrap_or_default();
-                        let Some(id) = v["id"].as_u64() else {
-                            out.errors.push(t.to_string());
-                            continue;
-                        };
-                        let Some(at) = sent.remove(&id) else { continue };
-                        if v["type"] == "ack" {
-                            out.acks += 1;
-                            acked.fetch_add(1, Ordering::Relaxed);
-                            out.ack_us.push(now.saturating_sub(at) as u32);
-                            out.last_ack_us = out.last_ack_us.max(now);
-                        } else {
-                            out.errors.push(v["code"].as_str().unwrap_or("error").to_owned());
-                            acked.fetch_add(1, Ordering::Relaxed);
-                        }
-                    } else if b.starts_with(br#"{"type":"poll_tally""#) {
-                        out.tallies.push(now);
-                    } else if b.starts_with(br#"{"type":"poll_closed""#) {
-                        out.poll_closed = serde_json::from_slice(b).ok();
-                    }
+            r = ws.read(|b| on_frame(b, &mut sent, &mut out, &acked)) => {
+                if let Err(e) = r {
+                    out.dropped = Some(e.to_string());
+                    break;
                 }
-                Some(Ok(Message::Close(c))) => { out.dropped = Some(format!("closed: {c:?}")); break; }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => { out.dropped = Some(format!("error: {e}")); break; }
-                None => { out.dropped = Some("ended".into()); break; }
             }
         }
     }
     (ws, out)
 }
 
+/// Counts a reply to one of this voter's votes, or a tally or close of its poll.
+fn on_frame(b: &[u8], sent: &mut HashMap<u64, u64>, out: &mut VoterOut, acked: &AtomicU64) {
+    let now = now_us();
+    if b.starts_with(br#"{"type":"ack""#) || b.starts_with(br#"{"type":"error""#) {
+        let v: Value = serde_json::from_slice(b).unwrap_or_default();
+        let Some(id) = v["id"].as_u64() else {
+            out.errors.push(String::from_utf8_lossy(b).into_owned());
+            return;
+        };
+        let Some(at) = sent.remove(&id) else { return };
+        if v["type"] == "ack" {
+            out.acks += 1;
+            acked.fetch_add(1, Ordering::Relaxed);
+            out.ack_us.push(now.saturating_sub(at) as u32);
+            out.last_ack_us = out.last_ack_us.max(now);
+        } else {
+            out.errors
+                .push(v["code"].as_str().unwrap_or("error").to_owned());
+            acked.fetch_add(1, Ordering::Relaxed);
+        }
+    } else if b.starts_with(br#"{"type":"poll_tally""#) {
+        out.tallies.push(now);
+    } else if b.starts_with(br#"{"type":"poll_closed""#) {
+        out.poll_closed = serde_json::from_slice(b).ok();
+    }
+}
+
 /// Runs one phase: every voter gets its votes; waits for every reply (or `timeout`).
 async fn phase(
-    sockets: Vec<Ws>,
+    sockets: Vec<Socket>,
     mut plans: Vec<Vec<Vote>>,
     expected: u64,
     timeout: Duration,
     what: &str,
     end: Option<(&crate::api::Api, &Account)>,
-) -> (Vec<Ws>, Vec<VoterOut>) {
+) -> (Vec<Socket>, Vec<VoterOut>) {
     let acked = Arc::new(AtomicU64::new(0));
     let (stop, rx) = watch::channel(false);
     let handles: Vec<_> = sockets
@@ -256,7 +252,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
         |i| (Some(voters[i].token.clone()), owner.username.clone()),
     )
     .await?;
-    let sockets: Vec<Ws> = joined.into_iter().map(|(ws, _)| ws).collect();
+    let sockets: Vec<Socket> = joined.into_iter().map(|(ws, _)| ws).collect();
     let rss = rss_kb(&ctx.server);
 
     // Phase 1: one poll, every voter within the window.

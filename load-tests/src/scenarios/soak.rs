@@ -59,7 +59,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
     .await?;
     let channel_of: Vec<usize> = (0..args.viewers).map(|i| i % channels).collect();
     let sockets = joined.into_iter().map(|(ws, _)| ws).collect();
-    let audience = Audience::start(sockets, channel_of, Watch::default());
+    let audience = Audience::start(sockets, channel_of, Watch::default(), 0);
 
     // RSS every few seconds, from a task beside the publisher.
     let server_pid = ctx.server.pid;

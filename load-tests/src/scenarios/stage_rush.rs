@@ -4,10 +4,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::{Audience, Ctx};
 use crate::{
@@ -67,7 +65,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
             let mut ws = ws;
             barrier.wait().await;
             let t0 = now_us();
-            ws.send(Message::Text(frame.into())).await?;
+            ws.send_text(&frame).await?;
             let reply = ws::expect(&mut ws, "ack", Some(77), Duration::from_secs(60)).await;
             let took = now_us() - t0;
             anyhow::Ok((ws, reply.map(|_| took).map_err(|e| e.to_string())))
@@ -113,6 +111,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
             polls: false,
             stage: true,
         },
+        0,
     );
     let (_, queue) = ctx
         .api
@@ -159,10 +158,7 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
         .flat_map(|o| &o.notices)
         .filter(|v: &&Value| v["event"]["kind"] == "join_accepted")
         .count();
-    let _ = host_ws.close(None).await;
-    while let Ok(Some(Ok(_))) =
-        tokio::time::timeout(Duration::from_millis(200), host_ws.next()).await
-    {}
+    host_ws.close(Duration::from_millis(200)).await;
     ctx.api.delete(&stage_path, Some(&host.token)).await?;
 
     let fit = (MAX_PUBLISHERS - 1).min(queued.len()).min(args.accept);
