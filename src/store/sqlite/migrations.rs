@@ -9,6 +9,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_realtime.sql"),
     include_str!("migrations/0003_stream_sessions.sql"),
+    include_str!("migrations/0004_votes_without_voter_index.sql"),
 ];
 
 /// Brings the schema up to date, one transaction per migration.
