@@ -46,6 +46,12 @@ fn unix_now() -> u64 {
 }
 
 impl Api {
+    /// A client of its own for the same server: its connections, and hyper's tasks that drive
+    /// them, belong to the runtime that first uses it.
+    pub fn fresh(&self) -> Self {
+        Self::new(&self.base)
+    }
+
     pub fn new(base: &str) -> Self {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)

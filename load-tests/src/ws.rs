@@ -346,7 +346,7 @@ pub struct Publisher {
 /// message stamped "published" reached its socket up to hundreds of milliseconds later: the
 /// client's own delay, counted against the server. (Their sockets stay registered with the
 /// main runtime's reactor, which wakes them here.)
-fn publisher_runtime() -> &'static tokio::runtime::Handle {
+pub fn publisher_runtime() -> &'static tokio::runtime::Handle {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
     RUNTIME.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -12,7 +12,7 @@ use crate::{
     clock::marker,
     report::{Latency, Report, progress, r2},
     server::CpuWindow,
-    ws::{ViewerOutcome, Watch, join_many},
+    ws::{ViewerOutcome, Watch, join_many, publisher_runtime},
 };
 
 #[derive(Debug, Clone, clap::Args)]
@@ -89,6 +89,15 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
     )
     .await?;
 
+    // Overlays go over HTTP from the publishers' runtime, with a client whose connection (and
+    // hyper's task for it) lives there: on the viewers' runtime an overlay's request waited
+    // behind thousands of woken viewers after its marker had been stamped.
+    let actions_api = ctx.api.fresh();
+    let warm = actions_api.clone();
+    publisher_runtime()
+        .spawn(async move { warm.get("/readyz", None).await })
+        .await??;
+
     let cpu = CpuWindow::start(&ctx.server);
     let bar = progress(args.messages, "publishing");
     let start = tokio::time::Instant::now();
@@ -101,11 +110,11 @@ pub async fn run(ctx: &mut Ctx, args: &Args) -> anyhow::Result<Report> {
                 "type": "notice", "title": "load test",
                 "message": marker(seq, args.text_bytes.min(256)), "duration_secs": 30,
             });
-            let api = ctx.api.clone();
+            let api = actions_api.clone();
             let owner = owner.clone();
-            actions.push(tokio::spawn(async move {
-                api.start_action(&owner, action).await
-            }));
+            actions.push(
+                publisher_runtime().spawn(async move { api.start_action(&owner, action).await }),
+            );
         } else {
             feed.send(0);
         }

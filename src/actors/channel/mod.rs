@@ -741,9 +741,8 @@ async fn start_action(
     if state.stage.is_some() && !matches!(action, StreamAction::Poll(_)) {
         return Err(ChannelError::StageLive);
     }
-    if state.action.is_some() {
-        end_action(state, "replaced").await;
-    }
+    // The store is written once, below, with the new action in place of the old.
+    close_action(state, "replaced");
     // Millisecond precision, as the store keeps times: what viewers are told now is what a
     // restarted actor tells them later.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
@@ -800,18 +799,28 @@ async fn start_action(
         view: view.clone(),
         timer,
     });
-    state.persist_action().await;
+    // Viewers first, then the store (the owner's reply still waits for it): a failed write is
+    // only logged either way, and an `fsync` here took up to ~150 ms, which every viewer
+    // waited for. A crash in between loses the overlay, as a failed write does.
     state.broadcast(&ServerFrame::ActionStarted {
         channel: state.channel.0,
         action: view.clone(),
     });
+    state.persist_action().await;
     Ok(view)
 }
 
 /// Ends the active action. Ending a poll action closes the poll, keeping its results.
 async fn end_action(state: &mut Channel, reason: &str) {
+    if close_action(state, reason) {
+        state.persist_action().await;
+    }
+}
+
+/// Ends the active action without writing the store; false if there was none.
+fn close_action(state: &mut Channel, reason: &str) -> bool {
     let Some(action) = state.action.take() else {
-        return;
+        return false;
     };
     if let Some(timer) = action.timer {
         timer.abort();
@@ -823,12 +832,13 @@ async fn end_action(state: &mut Channel, reason: &str) {
         // The poll actor stores the results and reports `PollEnded`.
         let _ = actor.cast(PollMsg::Close);
     }
-    state.persist_action().await;
+    // Viewers first, as when it started.
     state.broadcast(&ServerFrame::ActionEnded {
         channel: state.channel.0,
         action_id: action.view.id,
         reason: reason.into(),
     });
+    true
 }
 
 /// Closes every connection of a banned user in this channel.
