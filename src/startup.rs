@@ -283,10 +283,7 @@ impl App {
                 chat_history: config.realtime.chat_history,
                 chat_tick: Duration::from_millis(config.realtime.chat_tick_ms),
                 stage_host_grace: Duration::from_secs(config.realtime.stage_host_grace_secs),
-                sweep_threads: match config.realtime.sweep_threads {
-                    0 => crate::actors::hub::cores(),
-                    n => n,
-                },
+                sweep_threads: config.realtime.sweep_threads,
                 ..RealtimeSettings::default()
             },
         )

@@ -47,9 +47,9 @@ pub mod close {
     pub const RATE_LIMITED: u16 = 4029;
 }
 
-/// How many threads write a large broadcast: one per core. Asked once, since the standard library
-/// reads the cgroup's CPU quota from files each time.
-pub fn cores() -> usize {
+/// The machine's cores. Asked once, since the standard library reads the cgroup's CPU quota from
+/// files each time.
+fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
@@ -475,7 +475,7 @@ pub struct Hub {
 
 impl Default for Hub {
     fn default() -> Self {
-        Self::with_sweep_threads(cores())
+        Self::with_sweep_threads(0)
     }
 }
 
@@ -487,11 +487,12 @@ struct SweepState {
 }
 
 impl Hub {
+    /// A hub whose sweep rounds are split over `threads` threads; 0: one per core.
     pub fn with_sweep_threads(threads: usize) -> Self {
         Self {
             subscribers: Mutex::default(),
             sweep: Mutex::default(),
-            sweep_threads: threads.max(1),
+            sweep_threads: if threads == 0 { cores() } else { threads },
         }
     }
 

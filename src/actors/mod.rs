@@ -52,7 +52,7 @@ pub struct RealtimeSettings {
     pub stage_host_grace: Duration,
     /// A stage nobody publishes on ends after this long.
     pub stage_idle: Duration,
-    /// Threads that write a large channel's frames (see `hub`).
+    /// Threads that write a large channel's frames (see `hub`); 0: one per core.
     pub sweep_threads: usize,
 }
 
@@ -64,7 +64,7 @@ impl Default for RealtimeSettings {
             chat_tick: Duration::from_millis(25),
             stage_host_grace: Duration::from_secs(180),
             stage_idle: Duration::from_secs(300),
-            sweep_threads: hub::cores(),
+            sweep_threads: 0,
         }
     }
 }
