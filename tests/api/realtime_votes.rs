@@ -1,9 +1,10 @@
 //! Votes whose store writes the test holds or fails ([`GatedStore`]): what a connection and a
-//! poll answer while a write is in flight.
+//! poll answer while a write is in flight; and a poll whose creation fails.
 
 use std::{pin::pin, sync::Arc, time::Duration};
 
 use futures::poll;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use showrunner::{
     actors::{ChannelError, ChannelResult},
@@ -287,4 +288,35 @@ async fn a_second_vote_arriving_while_the_first_is_written_is_told_unavailable_i
     );
     assert!(retry.is_ok(), "{retry:?}");
     assert_eq!(stored_choice(&app, &votes).await, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_that_cannot_be_stored_leaves_the_overlay_it_replaced_ended_after_a_restart() {
+    // Arrange: a notice on screen, and a store that will refuse the next poll.
+    let (app, gated, _dir) = spawn_gated_app().await;
+    let host = app.user("gatehost").await;
+    let path = "/api/channels/gatehost/actions";
+    let notice =
+        json!({"type": "notice", "title": "Break", "message": "Back soon", "duration_secs": 30});
+    let r = app
+        .send_as(Method::POST, path, &host.token, Some(notice))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    gated.fail_poll_creation();
+    let poll = json!({"type": "poll", "question": "Best colour?", "options": ["red", "blue"], "duration_secs": 10});
+
+    // Act: the poll fails to start (ending the notice), then the channel's actor restarts.
+    let r = app
+        .send_as(Method::POST, path, &host.token, Some(poll))
+        .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    app.state
+        .realtime
+        .crash_channel(account_id(&app, "gatehost").await)
+        .await;
+
+    // Assert: the restarted channel shows no overlay, as viewers were told.
+    let mut ws = WsClient::connect(&app, None).await;
+    let snapshot = ws.subscribe("gatehost").await;
+    assert!(snapshot["action"].is_null(), "{snapshot}");
 }

@@ -1,6 +1,7 @@
 //! A store whose vote writes for chosen polls wait for the test to let them through or fail
 //! them, so a test can see what a connection and a poll answer while a write is in flight
-//! without timing anything. Everything else goes straight to the store it wraps.
+//! without timing anything; it can also fail every poll creation. Everything else goes
+//! straight to the store it wraps.
 //!
 //! ```ignore
 //! #[path = "../support/gated_store.rs"]
@@ -20,7 +21,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -48,6 +52,8 @@ const WAIT: Duration = Duration::from_secs(15);
 pub struct GatedStore {
     inner: Arc<dyn Store>,
     gates: Mutex<HashMap<Uuid, mpsc::UnboundedSender<HeldWrite>>>,
+    /// Whether `create_poll` fails as an unavailable store would.
+    polls_fail: AtomicBool,
 }
 
 /// The vote writes of one poll, held as they arrive.
@@ -64,7 +70,13 @@ impl GatedStore {
         Arc::new(Self {
             inner,
             gates: Mutex::default(),
+            polls_fail: AtomicBool::new(false),
         })
+    }
+
+    /// Fails every poll creation from now on.
+    pub fn fail_poll_creation(&self) {
+        self.polls_fail.store(true, Ordering::SeqCst);
     }
 
     /// Holds every vote write of `poll` from now on.
@@ -304,6 +316,11 @@ impl ChatStore for GatedStore {
 #[async_trait]
 impl PollStore for GatedStore {
     async fn create_poll(&self, poll: &PollRecord) -> StoreResult<()> {
+        if self.polls_fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "poll creation failed by the test".into(),
+            ));
+        }
         self.inner.create_poll(poll).await
     }
     async fn record_votes(

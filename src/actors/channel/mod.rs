@@ -742,7 +742,7 @@ async fn start_action(
         return Err(ChannelError::StageLive);
     }
     // The store is written once, below, with the new action in place of the old.
-    close_action(state, "replaced");
+    let replaced = close_action(state, "replaced");
     // Millisecond precision, as the store keeps times: what viewers are told now is what a
     // restarted actor tells them later.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
@@ -761,15 +761,22 @@ async fn start_action(
             closed_at: None,
             tally: vec![0; spec.options.len()],
         };
-        state
-            .deps
-            .store
-            .create_poll(&record)
-            .await
-            .map_err(|e| ChannelError::Unavailable(e.to_string()))?;
-        let actor = spawn_poll(myself, state, id)
-            .await
-            .map_err(|e| ChannelError::Unavailable(e.to_string()))?;
+        let started = match state.deps.store.create_poll(&record).await {
+            Ok(()) => spawn_poll(myself, state, id)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let actor = match started {
+            Ok(actor) => actor,
+            Err(e) => {
+                // Viewers were told the replaced action ended; a restart must not revive it.
+                if replaced {
+                    state.persist_action().await;
+                }
+                return Err(ChannelError::Unavailable(e));
+            }
+        };
         let view = poll_view(&record);
         state.poll = Some(RunningPoll {
             view: view.clone(),
