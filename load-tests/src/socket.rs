@@ -10,7 +10,7 @@
 //!
 //! It speaks what this client needs of RFC 6455: the opening handshake (checking the accept
 //! key), masked text frames out, unmasked frames in (fragmented ones joined), pong for ping,
-//! and the closing handshake. Publishers, the stage host and churn's connections use
+//! and the closing handshake. Publishers and churn's connections use
 //! tokio-tungstenite (`ws.rs`).
 
 use std::{

@@ -89,7 +89,7 @@ impl Connector {
     }
 
     /// Opens connection number `index` with tokio-tungstenite, signed in with `token` if
-    /// given: for publishers, hosts and churn.
+    /// given: for publishers and churn.
     pub async fn connect(&self, index: usize, token: Option<&str>) -> anyhow::Result<Ws> {
         let (stream, url) = self.tcp(index, token).await?;
         // tungstenite zero-fills its whole read buffer before every read: a viewer woken for
