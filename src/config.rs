@@ -172,6 +172,15 @@ pub struct ThrottleConfig {
     pub mail_requests_per_ip: u32,
 }
 
+impl ThrottleConfig {
+    /// How long a window's counter must be kept after the window starts: two windows, longer
+    /// than any check reads back. The embedded store's expiry sweep deletes it after this; the
+    /// DynamoDB store's TTL keeps it at least a day.
+    pub fn retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.window_secs.saturating_mul(2))
+    }
+}
+
 impl Default for ThrottleConfig {
     fn default() -> Self {
         Self {

@@ -56,6 +56,9 @@ pub struct Backends {
     pub timed_metadata: Option<Arc<dyn Media>>,
     /// How long a stage may sit idle before the periodic sweep deletes it; `None`: no sweep.
     pub stage_sweep: Option<Duration>,
+    /// The embedded store, whose expired rows a periodic sweep deletes; `None` in AWS mode,
+    /// where DynamoDB's TTL does that.
+    pub expiring: Option<SqliteStore>,
 }
 
 impl Backends {
@@ -83,17 +86,19 @@ impl Backends {
             Backend::Local => None,
             Backend::Aws => Some(crate::aws::sdk_config(&config.aws).await),
         };
+        let mut expiring = None;
         let store: Arc<dyn Store> = match &sdk {
-            None => Arc::new(
-                SqliteStore::open(&config.data_dir.join("showrunner.db")).with_context(|| {
-                    format!("opening the store in {}", config.data_dir.display())
-                })?,
-            ),
+            None => {
+                let sqlite = SqliteStore::open(&config.data_dir.join("showrunner.db"))
+                    .with_context(|| {
+                        format!("opening the store in {}", config.data_dir.display())
+                    })?;
+                expiring = Some(sqlite.clone());
+                Arc::new(sqlite)
+            }
             Some(sdk) => {
                 let store = DynamoStore::new(sdk, &config.aws.dynamodb_table)
-                    .with_throttle_retention(Duration::from_secs(
-                        config.throttle.window_secs.saturating_mul(2),
-                    ));
+                    .with_throttle_retention(config.throttle.retention());
                 store
                     .check_table()
                     .await
@@ -122,6 +127,7 @@ impl Backends {
                 chat_rooms: None,
                 timed_metadata: None,
                 stage_sweep: None,
+                expiring,
             });
         };
         let aws = &config.aws;
@@ -168,6 +174,7 @@ impl Backends {
             chat_rooms,
             stage_sweep: (aws.stage_sweep_idle_minutes > 0)
                 .then(|| Duration::from_secs(aws.stage_sweep_idle_minutes * 60)),
+            expiring: None,
         })
     }
 }
@@ -200,6 +207,45 @@ fn spawn_stage_sweep(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "idle-stage sweep failed"),
+            }
+        }
+    });
+}
+
+/// How often the embedded store's expired rows are deleted, and when first after start.
+const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+const EXPIRY_SWEEP_FIRST: Duration = Duration::from_secs(60);
+
+/// Deletes the embedded store's expired rows every [`EXPIRY_SWEEP_EVERY`] until `stop` is
+/// dropped. Throttle windows are kept for `throttle_retention` after they start, as the
+/// DynamoDB store's TTL keeps them.
+fn spawn_expiry_sweep(
+    store: SqliteStore,
+    throttle_retention: Duration,
+    mut stop: tokio::sync::watch::Receiver<()>,
+) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(
+            tokio::time::Instant::now() + EXPIRY_SWEEP_FIRST,
+            EXPIRY_SWEEP_EVERY,
+        );
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stop.changed() => return,
+            }
+            let now = chrono::Utc::now();
+            let throttle_before = now
+                - chrono::Duration::from_std(throttle_retention).unwrap_or(chrono::Duration::MAX);
+            match store.delete_expired(now, throttle_before).await {
+                Ok(expired) if expired.total() > 0 => tracing::info!(
+                    sessions = expired.sessions,
+                    mail_tokens = expired.mail_tokens,
+                    throttle_windows = expired.throttle_windows,
+                    "expired rows deleted"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
             }
         }
     });
@@ -299,6 +345,9 @@ impl App {
         )
         .with_chat_rooms(rooms);
         let (stop_background, stopped) = tokio::sync::watch::channel(());
+        if let Some(sqlite) = backends.expiring {
+            spawn_expiry_sweep(sqlite, config.throttle.retention(), stopped.clone());
+        }
         if let Some(idle_for) = backends.stage_sweep {
             spawn_stage_sweep(backends.stages, backends.store.clone(), idle_for, stopped);
         }

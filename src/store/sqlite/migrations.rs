@@ -10,6 +10,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_realtime.sql"),
     include_str!("migrations/0003_stream_sessions.sql"),
     include_str!("migrations/0004_votes_without_voter_index.sql"),
+    include_str!("migrations/0005_expiry_indexes.sql"),
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod chat;
+mod expiry;
 mod follows;
 mod migrations;
 mod moderation;
@@ -35,6 +36,8 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult, UniqueField};
+
+pub use expiry::Expired;
 
 /// How long a statement waits for a lock held by another connection (another process, or the
 /// `sqlite3` shell) before the call fails as `Unavailable`.

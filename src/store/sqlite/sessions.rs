@@ -68,7 +68,7 @@ impl SessionStore for SqliteStore {
                 return Ok(Rotation::Invalid);
             };
             let rotation = if expires_at <= now {
-                // Dead already; dropping it here is the only sweep expired sessions get.
+                // Dead already; dropped now rather than at the next expiry sweep.
                 delete_session(&transaction, session)?;
                 Rotation::Invalid
             } else if spent {

@@ -9,7 +9,8 @@ use crate::domain::{AccountId, AvatarPreset, ChatSettings, Color, Email, Usernam
 use crate::store::{
     AccountStore, ChannelResources, ChatRecord, ChatStore, FollowStore, ModerationStore,
     NewAccount, NewSession, PollRecord, PollStore, Preset, PresetStore, Restriction,
-    RestrictionKind, SessionStore, SnapshotStore, StoreError, TokenPurpose, TokenStore,
+    RestrictionKind, SessionStore, SnapshotStore, StoreError, ThrottleStore, TokenPurpose,
+    TokenStore,
 };
 
 fn pragma(path: &std::path::Path, name: &str) -> String {
@@ -301,4 +302,130 @@ fn poll(channel: AccountId) -> PollRecord {
         closed_at: None,
         tally: vec![0, 0],
     }
+}
+
+fn count(path: &std::path::Path, table: &str) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+        .unwrap()
+}
+
+fn session(account: AccountId, token_hash: &str, expires_at: DateTime<Utc>) -> NewSession {
+    NewSession {
+        id: uuid::Uuid::now_v7(),
+        account,
+        token_hash: token_hash.to_owned(),
+        created_at: at(0),
+        expires_at,
+    }
+}
+
+#[tokio::test]
+async fn the_expiry_sweep_deletes_expired_sessions_tokens_and_windows_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("showrunner.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let account = store
+        .create_account(new_account("sweeper"))
+        .await
+        .unwrap()
+        .id;
+    let now = at(10_000);
+
+    // More expired sessions than one batch deletes, written in one go: the sweep must go round.
+    let backlog = 2 * 500 + 3;
+    {
+        let mut connection = Connection::open(&path).unwrap();
+        let transaction = connection.transaction().unwrap();
+        for i in 0..backlog {
+            let id = uuid::Uuid::now_v7().to_string();
+            transaction
+                .execute(
+                    "INSERT INTO sessions (id, account_id, created_at, expires_at)
+                     VALUES (?1, ?2, 0, ?3)",
+                    rusqlite::params![id, account.0.to_string(), at(i).timestamp_millis()],
+                )
+                .unwrap();
+            transaction
+                .execute(
+                    "INSERT INTO refresh_tokens (hash, session_id) VALUES (?1, ?2)",
+                    rusqlite::params![format!("old-{i}"), id],
+                )
+                .unwrap();
+        }
+        transaction.commit().unwrap();
+    }
+    // Expiring exactly now counts as expired, as it does for a refresh.
+    let ends_now = session(account, "ends-now", now);
+    store.create_session(ends_now.clone()).await.unwrap();
+    let live = session(account, "live-1", at(20_000));
+    store.create_session(live.clone()).await.unwrap();
+    // A live session's spent tokens stay: replaying one must still revoke it.
+    store
+        .rotate_refresh_token("live-1", "live-2", at(1), at(20_000))
+        .await
+        .unwrap();
+
+    store
+        .put_token(TokenPurpose::ResetPassword, "stale", account, at(9_999))
+        .await
+        .unwrap();
+    store
+        .put_token(TokenPurpose::ResetPassword, "fresh", account, at(10_001))
+        .await
+        .unwrap();
+
+    store.hit("login:old", at(8_000)).await.unwrap();
+    store.hit("login:recent", at(9_000)).await.unwrap();
+    store.hit("login:recent", at(9_000)).await.unwrap();
+
+    let expired = store.delete_expired(now, at(8_500)).await.unwrap();
+
+    assert_eq!(
+        expired,
+        super::Expired {
+            sessions: backlog as usize + 1,
+            mail_tokens: 1,
+            throttle_windows: 1,
+        }
+    );
+    assert_eq!(count(&path, "sessions"), 1);
+    assert_eq!(
+        count(&path, "refresh_tokens"),
+        2,
+        "live-1 (spent) and live-2"
+    );
+    assert!(store.session_alive(live.id, account, now).await.unwrap());
+    assert!(
+        !store
+            .session_alive(ends_now.id, account, at(0))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .take_token(TokenPurpose::ResetPassword, "fresh", now)
+            .await
+            .unwrap(),
+        Some(account)
+    );
+    assert_eq!(count(&path, "mail_tokens"), 0);
+    assert_eq!(store.hits("login:recent", at(9_000)).await.unwrap(), 2);
+    assert_eq!(store.hits("login:old", at(8_000)).await.unwrap(), 0);
+
+    // Nothing left to delete.
+    assert_eq!(
+        store.delete_expired(now, at(8_500)).await.unwrap(),
+        super::Expired::default()
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh_token("live-1", "live-3", now, at(20_000))
+            .await
+            .unwrap(),
+        crate::store::Rotation::Reused { .. }
+    ));
 }
