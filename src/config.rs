@@ -141,6 +141,9 @@ pub struct AccountsConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, in seconds; each use rotates it.
     pub refresh_token_ttl_secs: u64,
+    /// For this many seconds after a rotation, the token it spent may be presented once more
+    /// (its holder lost the answer: a page reloaded mid-refresh) without revoking the session.
+    pub refresh_grace_secs: u64,
     /// HMAC secret for access tokens. Empty: a random one is created once and kept in the data dir.
     pub jwt_secret: String,
 }
@@ -152,6 +155,7 @@ impl Default for AccountsConfig {
             email_verification: VerificationMode::Auto,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_grace_secs: 30,
             jwt_secret: String::new(),
         }
     }
@@ -555,6 +559,12 @@ impl Config {
                 "must be at least accounts.access_token_ttl_secs".into(),
             );
         }
+        if self.accounts.refresh_grace_secs > 300 {
+            return invalid(
+                "accounts.refresh_grace_secs",
+                "must be at most 300: a spent token accepted for longer is a replay risk".into(),
+            );
+        }
         if !self.accounts.jwt_secret.is_empty() && self.accounts.jwt_secret.len() < 32 {
             return invalid(
                 "accounts.jwt_secret",
@@ -748,6 +758,15 @@ mod tests {
             jail.set_env("SHOWRUNNER__REALTIME__SWEEP_THREADS", "1");
             let c = Config::load(None, NoOverrides {}).unwrap();
             assert_eq!(c.realtime.sweep_threads, 1);
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SHOWRUNNER__ACCOUNTS__REFRESH_GRACE_SECS", "301");
+            let err = Config::load(None, NoOverrides {}).unwrap_err().to_string();
+            assert!(err.contains("accounts.refresh_grace_secs"), "{err}");
+            jail.set_env("SHOWRUNNER__ACCOUNTS__REFRESH_GRACE_SECS", "0");
+            let c = Config::load(None, NoOverrides {}).unwrap();
+            assert_eq!(c.accounts.refresh_grace_secs, 0);
             Ok(())
         });
     }

@@ -98,6 +98,9 @@ pub struct AccountSettings {
     pub verification: VerificationMode,
     pub allowed_domains: Vec<String>,
     pub refresh_ttl: Duration,
+    /// How long the token a rotation spent may be presented again (see
+    /// [`crate::store::SessionStore::rotate_refresh_token`]).
+    pub refresh_grace: Duration,
     pub throttle: ThrottleConfig,
     pub public_url: String,
 }
@@ -113,6 +116,7 @@ impl AccountSettings {
                 .map(|d| d.to_ascii_lowercase())
                 .collect(),
             refresh_ttl: Duration::seconds(config.accounts.refresh_token_ttl_secs as i64),
+            refresh_grace: Duration::seconds(config.accounts.refresh_grace_secs as i64),
             throttle: config.throttle.clone(),
             public_url: config.public_url(),
         }

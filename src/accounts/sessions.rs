@@ -198,7 +198,8 @@ impl Accounts {
     }
 
     /// Trades a refresh token for a new access token and a new refresh token. A refresh token
-    /// that was already used revokes its whole session: someone else has a copy.
+    /// that was already used revokes its whole session: someone else has a copy. Except the
+    /// one the latest rotation spent, within `refresh_grace` of it: its holder lost the answer.
     pub async fn refresh(&self, presented: &str) -> AccountResult<LoginOutcome> {
         let now = Utc::now();
         let next = Secret::generate();
@@ -209,6 +210,7 @@ impl Accounts {
                 &next.digest(),
                 now,
                 now + self.settings.refresh_ttl,
+                now - self.settings.refresh_grace,
             )
             .await?;
         match rotation {
@@ -252,6 +254,7 @@ impl Accounts {
                     &Secret::generate().digest(),
                     now,
                     now,
+                    now - self.settings.refresh_grace,
                 )
                 .await?;
             if let Rotation::Rotated { session, .. } = rotation {

@@ -212,13 +212,19 @@ pub trait FollowStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: NewSession) -> StoreResult<()>;
     /// Spends `old_hash` and makes `new_hash` current, extending the session to `new_expiry`.
-    /// Atomic: of two concurrent rotations of one token, exactly one gets `Rotated`.
+    /// Atomic: of two concurrent rotations of one token, exactly one spends it.
+    ///
+    /// A spent token is a replay, and revokes the session (`Reused`), except the one the
+    /// session's latest rotation spent, if that rotation was at or after `grace_since`: its
+    /// holder may have lost the answer (a page reloaded mid-refresh). It then rotates again from
+    /// the current token, which is spent in turn, so that of the two only the newest works.
     async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: DateTime<Utc>,
         new_expiry: DateTime<Utc>,
+        grace_since: DateTime<Utc>,
     ) -> StoreResult<Rotation>;
     /// Whether the session exists, belongs to `account`, and has not expired at `now`.
     async fn session_alive(

@@ -107,9 +107,17 @@ async fn a_replayed_refresh_token_revokes_the_whole_session() {
     let first = app
         .post("/api/auth/refresh", json!({"refresh_token": user.refresh}))
         .await;
-    let rotated: serde_json::Value = first.json().await.unwrap();
+    let first: serde_json::Value = first.json().await.unwrap();
+    let second = app
+        .post(
+            "/api/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    let rotated: serde_json::Value = second.json().await.unwrap();
 
-    // An attacker replays the spent token…
+    // An attacker replays a spent token (not the one just spent: that one has a short grace,
+    // see the next test)…
     let replay = app
         .post("/api/auth/refresh", json!({"refresh_token": user.refresh}))
         .await;
@@ -127,6 +135,42 @@ async fn a_replayed_refresh_token_revokes_the_whole_session() {
         app.get_as("/api/me", token).await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn a_refresh_whose_answer_was_lost_can_be_retried_with_the_same_token() {
+    let app = spawn_app().await;
+    let user = app.user("reloader").await;
+    // The page reloads mid-refresh: the answer, and the token in it, never arrive.
+    let lost = app
+        .post("/api/auth/refresh", json!({"refresh_token": user.refresh}))
+        .await;
+    assert_eq!(lost.status(), StatusCode::OK);
+    let lost: serde_json::Value = lost.json().await.unwrap();
+
+    let retried = app
+        .post("/api/auth/refresh", json!({"refresh_token": user.refresh}))
+        .await;
+
+    assert_eq!(retried.status(), StatusCode::OK);
+    let retried: serde_json::Value = retried.json().await.unwrap();
+    let token = retried["access_token"].as_str().unwrap();
+    assert_eq!(app.get_as("/api/me", token).await.status(), StatusCode::OK);
+    let next = app
+        .post(
+            "/api/auth/refresh",
+            json!({"refresh_token": retried["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(next.status(), StatusCode::OK);
+    // The lost answer's token was spent by the retry: whoever presents it now replays it.
+    let stale = app
+        .post(
+            "/api/auth/refresh",
+            json!({"refresh_token": lost["refresh_token"]}),
+        )
+        .await;
+    assert_error(stale, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
 #[tokio::test]

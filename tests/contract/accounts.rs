@@ -8,7 +8,8 @@ use showrunner::store::{
 };
 
 use crate::helpers::{
-    at, chat_message, create_account, new_account, new_poll, new_preset, new_session, restriction,
+    at, chat_message, create_account, new_account, new_poll, new_preset, new_session, no_grace,
+    restriction,
 };
 
 fn ids(accounts: &[Account]) -> Vec<AccountId> {
@@ -342,7 +343,7 @@ pub async fn deleting_an_account_removes_its_follows_sessions_and_tokens(store: 
     );
     assert_eq!(
         store
-            .rotate_refresh_token("alice-refresh", "alice-next", at(10), at(7200))
+            .rotate_refresh_token("alice-refresh", "alice-next", at(10), at(7200), no_grace())
             .await
             .unwrap(),
         Rotation::Invalid

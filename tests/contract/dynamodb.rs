@@ -60,7 +60,7 @@ async fn deleting_an_account_leaves_no_item_that_names_it() {
     use showrunner::store::{RestrictionKind, TokenPurpose};
 
     use crate::helpers::{
-        at, chat_message, create_account, new_poll, new_preset, new_session, restriction,
+        at, chat_message, create_account, new_poll, new_preset, new_session, no_grace, restriction,
     };
 
     let (store, table) = open_store().await;
@@ -77,7 +77,7 @@ async fn deleting_an_account_leaves_no_item_that_names_it() {
         .await
         .unwrap();
     store
-        .rotate_refresh_token("alice-1", "alice-2", at(2), at(7200))
+        .rotate_refresh_token("alice-1", "alice-2", at(2), at(7200), no_grace())
         .await
         .unwrap();
     store

@@ -10,6 +10,11 @@ use uuid::Uuid;
 
 /// `seconds` after a fixed origin. Every time in the suite comes from here, so all are whole
 /// milliseconds and survive any store that keeps millisecond precision.
+/// A `grace_since` for `rotate_refresh_token` after any rotation: no spent token is forgiven.
+pub fn no_grace() -> DateTime<Utc> {
+    DateTime::<Utc>::MAX_UTC
+}
+
 pub fn at(seconds: i64) -> DateTime<Utc> {
     const ORIGIN_MILLIS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
     DateTime::from_timestamp_millis(ORIGIN_MILLIS).unwrap() + Duration::seconds(seconds)

@@ -56,6 +56,8 @@ macro_rules! store_contract {
             sessions::an_unknown_refresh_token_is_invalid,
             sessions::a_session_expires_at_its_expiry_instant,
             sessions::two_concurrent_rotations_of_one_token_rotate_it_once,
+            sessions::the_token_last_spent_presented_within_the_grace_rotates_again_and_only_the_newest_works,
+            sessions::the_grace_forgives_only_the_latest_rotations_token_and_only_within_its_time,
             sessions::a_session_is_alive_only_for_its_own_account,
             sessions::revoking_a_session_is_idempotent_and_invalidates_its_token,
             sessions::revoking_all_sessions_of_an_account_can_keep_one,

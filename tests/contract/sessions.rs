@@ -3,7 +3,7 @@ use std::sync::Arc;
 use showrunner::domain::AccountId;
 use showrunner::store::{Rotation, Store};
 
-use crate::helpers::{at, create_account, new_session};
+use crate::helpers::{at, create_account, new_session, no_grace};
 
 const HOUR: i64 = 3600;
 
@@ -13,7 +13,7 @@ pub async fn rotating_the_current_refresh_token_extends_the_session(store: Arc<d
     store.create_session(session.clone()).await.unwrap();
 
     let rotation = store
-        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR))
+        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
         .await
         .unwrap();
 
@@ -40,7 +40,7 @@ pub async fn rotating_the_current_refresh_token_extends_the_session(store: Arc<d
     // The new token is the current one now.
     assert!(matches!(
         store
-            .rotate_refresh_token("second", "third", at(120), at(3 * HOUR))
+            .rotate_refresh_token("second", "third", at(120), at(3 * HOUR), no_grace())
             .await
             .unwrap(),
         Rotation::Rotated { .. }
@@ -52,12 +52,12 @@ pub async fn rotating_a_spent_refresh_token_revokes_the_session(store: Arc<dyn S
     let session = new_session(alice.id, "first", at(HOUR));
     store.create_session(session.clone()).await.unwrap();
     store
-        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR))
+        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
         .await
         .unwrap();
 
     let replay = store
-        .rotate_refresh_token("first", "stolen", at(120), at(2 * HOUR))
+        .rotate_refresh_token("first", "stolen", at(120), at(2 * HOUR), no_grace())
         .await
         .unwrap();
 
@@ -77,7 +77,7 @@ pub async fn rotating_a_spent_refresh_token_revokes_the_session(store: Arc<dyn S
     // The legitimate holder's current token died with the session.
     assert_eq!(
         store
-            .rotate_refresh_token("second", "third", at(180), at(2 * HOUR))
+            .rotate_refresh_token("second", "third", at(180), at(2 * HOUR), no_grace())
             .await
             .unwrap(),
         Rotation::Invalid
@@ -92,7 +92,7 @@ pub async fn an_unknown_refresh_token_is_invalid(store: Arc<dyn Store>) {
         .unwrap();
 
     let rotation = store
-        .rotate_refresh_token("never-issued", "next", at(60), at(2 * HOUR))
+        .rotate_refresh_token("never-issued", "next", at(60), at(2 * HOUR), no_grace())
         .await
         .unwrap();
 
@@ -113,7 +113,7 @@ pub async fn a_session_expires_at_its_expiry_instant(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let rotation_at_expiry = store
-        .rotate_refresh_token("first", "second", at(HOUR), at(2 * HOUR))
+        .rotate_refresh_token("first", "second", at(HOUR), at(2 * HOUR), no_grace())
         .await
         .unwrap();
 
@@ -131,8 +131,8 @@ pub async fn two_concurrent_rotations_of_one_token_rotate_it_once(store: Arc<dyn
     let (one, other) = (Arc::clone(&store), Arc::clone(&store));
 
     let (first, second) = tokio::join!(
-        one.rotate_refresh_token("first", "second-a", at(60), at(2 * HOUR)),
-        other.rotate_refresh_token("first", "second-b", at(60), at(2 * HOUR)),
+        one.rotate_refresh_token("first", "second-a", at(60), at(2 * HOUR), no_grace()),
+        other.rotate_refresh_token("first", "second-b", at(60), at(2 * HOUR), no_grace()),
     );
 
     let outcomes = [first.unwrap(), second.unwrap()];
@@ -141,6 +141,113 @@ pub async fn two_concurrent_rotations_of_one_token_rotate_it_once(store: Arc<dyn
         .filter(|r| matches!(r, Rotation::Rotated { .. }))
         .count();
     assert_eq!(rotated, 1, "{outcomes:?}");
+}
+
+pub async fn the_token_last_spent_presented_within_the_grace_rotates_again_and_only_the_newest_works(
+    store: Arc<dyn Store>,
+) {
+    let alice = create_account(&*store, "Alice").await;
+    let session = new_session(alice.id, "first", at(HOUR));
+    store.create_session(session.clone()).await.unwrap();
+    store
+        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
+        .await
+        .unwrap();
+
+    // The answer carrying "second" was lost; "first" comes again 10 s later, grace 30 s.
+    let retry = store
+        .rotate_refresh_token("first", "third", at(70), at(3 * HOUR), at(40))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        retry,
+        Rotation::Rotated {
+            session: session.id,
+            account: alice.id,
+        }
+    );
+    // The retry extended the session as a rotation does.
+    assert!(
+        store
+            .session_alive(session.id, alice.id, at(2 * HOUR + 60))
+            .await
+            .unwrap()
+    );
+    // "third" is current; "second", which the lost answer carried, is spent: presenting it is a
+    // replay, and revokes the session with everything in it.
+    assert!(matches!(
+        store
+            .rotate_refresh_token("third", "fourth", at(80), at(3 * HOUR), at(50))
+            .await
+            .unwrap(),
+        Rotation::Rotated { .. }
+    ));
+    assert_eq!(
+        store
+            .rotate_refresh_token("second", "stolen", at(90), at(3 * HOUR), at(60))
+            .await
+            .unwrap(),
+        Rotation::Reused {
+            session: session.id,
+            account: alice.id,
+        }
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("fourth", "fifth", at(100), at(3 * HOUR), at(70))
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+}
+
+pub async fn the_grace_forgives_only_the_latest_rotations_token_and_only_within_its_time(
+    store: Arc<dyn Store>,
+) {
+    let alice = create_account(&*store, "Alice").await;
+    // Rotated twice: "first" is no longer the token the latest rotation spent.
+    let twice = new_session(alice.id, "first", at(HOUR));
+    store.create_session(twice.clone()).await.unwrap();
+    store
+        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
+        .await
+        .unwrap();
+    store
+        .rotate_refresh_token("second", "third", at(65), at(2 * HOUR), no_grace())
+        .await
+        .unwrap();
+    // Rotated once, 40 s before "first" comes again, with a 30 s grace.
+    let late = new_session(alice.id, "late-1", at(HOUR));
+    store.create_session(late.clone()).await.unwrap();
+    store
+        .rotate_refresh_token("late-1", "late-2", at(60), at(2 * HOUR), no_grace())
+        .await
+        .unwrap();
+
+    let older = store
+        .rotate_refresh_token("first", "x", at(70), at(2 * HOUR), at(40))
+        .await
+        .unwrap();
+    let too_late = store
+        .rotate_refresh_token("late-1", "y", at(100), at(2 * HOUR), at(70))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        older,
+        Rotation::Reused {
+            session: twice.id,
+            account: alice.id,
+        }
+    );
+    assert_eq!(
+        too_late,
+        Rotation::Reused {
+            session: late.id,
+            account: alice.id,
+        }
+    );
 }
 
 pub async fn a_session_is_alive_only_for_its_own_account(store: Arc<dyn Store>) {
@@ -185,7 +292,7 @@ pub async fn revoking_a_session_is_idempotent_and_invalidates_its_token(store: A
     );
     assert_eq!(
         store
-            .rotate_refresh_token("first", "second", at(60), at(2 * HOUR))
+            .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
             .await
             .unwrap(),
         Rotation::Invalid

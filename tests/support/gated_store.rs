@@ -191,9 +191,10 @@ impl SessionStore for GatedStore {
         new_hash: &str,
         now: DateTime<Utc>,
         new_expiry: DateTime<Utc>,
+        grace_since: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         self.inner
-            .rotate_refresh_token(old_hash, new_hash, now, new_expiry)
+            .rotate_refresh_token(old_hash, new_hash, now, new_expiry, grace_since)
             .await
     }
     async fn session_alive(

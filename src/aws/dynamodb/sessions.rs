@@ -125,6 +125,7 @@ impl SessionStore for DynamoStore {
         new_hash: &str,
         now: DateTime<Utc>,
         new_expiry: DateTime<Utc>,
+        grace_since: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         let Some(token) = self.get(keys::refresh_token(old_hash)).await? else {
             return Ok(Rotation::Invalid);
@@ -141,24 +142,47 @@ impl SessionStore for DynamoStore {
                 self.revoke(session).await?;
                 return Ok(Rotation::Invalid);
             }
-            if a.str("current")? != old_hash {
-                self.revoke(session).await?;
-                return Ok(Rotation::Reused { session, account });
-            }
-            let ttl = expiry(new_expiry);
-            let actions = vec![
+            let current = a.str("current")?;
+            let session_update = if current == old_hash {
                 self.update(
                     keys::session(session),
-                    "SET #current = :new, #expires_at = :expiry, #ttl = :ttl",
+                    "SET #current = :new, #previous = :old, #rotated_at = :now, \
+                     #expires_at = :expiry, #ttl = :ttl",
                     Some("#current = :old AND #expires_at > :now"),
                     vec![
                         (":new", s(new_hash)),
                         (":expiry", time(new_expiry)),
-                        (":ttl", ttl.clone()),
+                        (":ttl", expiry(new_expiry)),
                         (":old", s(old_hash)),
                         (":now", time(now)),
                     ],
-                )?,
+                )?
+            } else if a.opt_str("previous")? == Some(old_hash)
+                && a.opt_time("rotated_at")?
+                    .is_some_and(|at| at >= grace_since)
+            {
+                // Presented again within the grace: the token its rotation made is spent
+                // instead, and the latest rotation stays the one that spent `old_hash`.
+                self.update(
+                    keys::session(session),
+                    "SET #current = :new, #expires_at = :expiry, #ttl = :ttl",
+                    Some("#current = :current AND #previous = :old AND #expires_at > :now"),
+                    vec![
+                        (":new", s(new_hash)),
+                        (":expiry", time(new_expiry)),
+                        (":ttl", expiry(new_expiry)),
+                        (":current", s(current)),
+                        (":old", s(old_hash)),
+                        (":now", time(now)),
+                    ],
+                )?
+            } else {
+                self.revoke(session).await?;
+                return Ok(Rotation::Reused { session, account });
+            };
+            let ttl = expiry(new_expiry);
+            let actions = vec![
+                session_update,
                 self.put(
                     with(
                         keys::refresh_token(new_hash),

@@ -11,6 +11,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_stream_sessions.sql"),
     include_str!("migrations/0004_votes_without_voter_index.sql"),
     include_str!("migrations/0005_expiry_indexes.sql"),
+    include_str!("migrations/0006_refresh_grace.sql"),
 ];
 
 /// Brings the schema up to date, one transaction per migration.

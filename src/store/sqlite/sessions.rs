@@ -41,6 +41,7 @@ impl SessionStore for SqliteStore {
         new_hash: &str,
         now: DateTime<Utc>,
         new_expiry: DateTime<Utc>,
+        grace_since: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         let old_hash = old_hash.to_owned();
         let new_hash = new_hash.to_owned();
@@ -50,35 +51,50 @@ impl SessionStore for SqliteStore {
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let presented = transaction
                 .query_row(
-                    "SELECT sessions.id, sessions.account_id, sessions.expires_at, spent
+                    "SELECT sessions.id, sessions.account_id, sessions.expires_at, spent,
+                            coalesce(previous_hash = ?1 AND rotated_at >= ?2, 0)
                      FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id
                      WHERE hash = ?1",
-                    [&old_hash],
+                    params![old_hash, SqlTime(grace_since)],
                     |row| {
                         Ok((
                             row.get::<_, SqlUuid>(0)?.0,
                             AccountId(row.get::<_, SqlUuid>(1)?.0),
                             row.get::<_, SqlTime>(2)?.0,
                             row.get::<_, bool>(3)?,
+                            row.get::<_, bool>(4)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((session, account, expires_at, spent)) = presented else {
+            let Some((session, account, expires_at, spent, in_grace)) = presented else {
                 return Ok(Rotation::Invalid);
             };
             let rotation = if expires_at <= now {
                 // Dead already; dropped now rather than at the next expiry sweep.
                 delete_session(&transaction, session)?;
                 Rotation::Invalid
-            } else if spent {
+            } else if spent && !in_grace {
                 delete_session(&transaction, session)?;
                 Rotation::Reused { session, account }
             } else {
-                transaction.execute(
-                    "UPDATE refresh_tokens SET spent = 1 WHERE hash = ?1",
-                    [&old_hash],
-                )?;
+                if spent {
+                    // Presented again within the grace: the token its rotation made is spent
+                    // instead, and the latest rotation stays the one that spent `old_hash`.
+                    transaction.execute(
+                        "UPDATE refresh_tokens SET spent = 1 WHERE session_id = ?1 AND spent = 0",
+                        [SqlUuid(session)],
+                    )?;
+                } else {
+                    transaction.execute(
+                        "UPDATE refresh_tokens SET spent = 1 WHERE hash = ?1",
+                        [&old_hash],
+                    )?;
+                    transaction.execute(
+                        "UPDATE sessions SET previous_hash = ?2, rotated_at = ?3 WHERE id = ?1",
+                        params![SqlUuid(session), old_hash, SqlTime(now)],
+                    )?;
+                }
                 transaction.execute(
                     "INSERT INTO refresh_tokens (hash, session_id) VALUES (?1, ?2)",
                     params![new_hash, SqlUuid(session)],

@@ -268,6 +268,11 @@ async fn a_vote_by_an_account_that_is_gone_is_not_counted_and_does_not_fail_the_
     );
 }
 
+/// A `grace_since` after any rotation: no spent token is forgiven.
+fn no_grace() -> DateTime<Utc> {
+    DateTime::<Utc>::MAX_UTC
+}
+
 fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(1_767_225_600_000 + seconds * 1000).unwrap()
 }
@@ -365,7 +370,7 @@ async fn the_expiry_sweep_deletes_expired_sessions_tokens_and_windows_and_keeps_
     store.create_session(live.clone()).await.unwrap();
     // A live session's spent tokens stay: replaying one must still revoke it.
     store
-        .rotate_refresh_token("live-1", "live-2", at(1), at(20_000))
+        .rotate_refresh_token("live-1", "live-2", at(1), at(20_000), no_grace())
         .await
         .unwrap();
 
@@ -423,7 +428,7 @@ async fn the_expiry_sweep_deletes_expired_sessions_tokens_and_windows_and_keeps_
     );
     assert!(matches!(
         store
-            .rotate_refresh_token("live-1", "live-3", now, at(20_000))
+            .rotate_refresh_token("live-1", "live-3", now, at(20_000), no_grace())
             .await
             .unwrap(),
         crate::store::Rotation::Reused { .. }

@@ -3,7 +3,8 @@
 // Session model: the access token (a short-lived JWT) lives in this module's memory only — never in
 // storage — and is lost on reload. The refresh token lives in an HttpOnly cookie the page cannot
 // read; `POST /api/auth/refresh` with no body trades it for a new pair. A refresh token works
-// once, and presenting a spent one revokes the whole session, so two refreshes must never race:
+// once, and presenting a spent one revokes the whole session (the one just spent is forgiven for
+// `accounts.refresh_grace_secs`, for an answer lost to a reload), so two refreshes must never race:
 // every caller in this page shares one in-flight refresh, and pages in other tabs queue behind a
 // Web Lock (where the browser has them) so each one sends the cookie the previous one set.
 
