@@ -184,23 +184,38 @@ impl Backends {
 const STAGE_SWEEP_EVERY: Duration = Duration::from_secs(600);
 const STAGE_SWEEP_FIRST: Duration = Duration::from_secs(60);
 
+/// Runs `job` every `every`, the first time `first` after start, until `stop` is dropped.
+fn spawn_periodic<F, Fut>(
+    first: Duration,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<()>,
+    mut job: F,
+) where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop.changed() => return,
+            }
+            job().await;
+        }
+    });
+}
+
 /// Sweeps idle stages every [`STAGE_SWEEP_EVERY`] until `stop` is dropped.
 fn spawn_stage_sweep(
     stages: Arc<dyn Stages>,
     store: Arc<dyn Store>,
     idle_for: Duration,
-    mut stop: tokio::sync::watch::Receiver<()>,
+    stop: tokio::sync::watch::Receiver<()>,
 ) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval_at(
-            tokio::time::Instant::now() + STAGE_SWEEP_FIRST,
-            STAGE_SWEEP_EVERY,
-        );
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = stop.changed() => return,
-            }
+    spawn_periodic(STAGE_SWEEP_FIRST, STAGE_SWEEP_EVERY, stop, move || {
+        let (stages, store) = (stages.clone(), store.clone());
+        async move {
             match crate::stages::sweep_idle_stages(&*stages, &*store, idle_for).await {
                 Ok(deleted) if !deleted.is_empty() => {
                     tracing::info!(count = deleted.len(), ?deleted, "idle stages deleted")
@@ -222,21 +237,16 @@ const EXPIRY_SWEEP_FIRST: Duration = Duration::from_secs(60);
 fn spawn_expiry_sweep(
     store: SqliteStore,
     throttle_retention: Duration,
-    mut stop: tokio::sync::watch::Receiver<()>,
+    stop: tokio::sync::watch::Receiver<()>,
 ) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval_at(
-            tokio::time::Instant::now() + EXPIRY_SWEEP_FIRST,
-            EXPIRY_SWEEP_EVERY,
-        );
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = stop.changed() => return,
-            }
+    let retention = chrono::Duration::from_std(throttle_retention).unwrap_or(chrono::Duration::MAX);
+    spawn_periodic(EXPIRY_SWEEP_FIRST, EXPIRY_SWEEP_EVERY, stop, move || {
+        let store = store.clone();
+        async move {
             let now = chrono::Utc::now();
             let throttle_before = now
-                - chrono::Duration::from_std(throttle_retention).unwrap_or(chrono::Duration::MAX);
+                .checked_sub_signed(retention)
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
             match store.delete_expired(now, throttle_before).await {
                 Ok(expired) if expired.total() > 0 => tracing::info!(
                     sessions = expired.sessions,
