@@ -143,44 +143,41 @@ impl SessionStore for DynamoStore {
                 return Ok(Rotation::Invalid);
             }
             let current = a.str("current")?;
-            let session_update = if current == old_hash {
-                self.update(
-                    keys::session(session),
+            // The presented token is current: a rotation, remembered as the latest. Or it is the
+            // one the latest rotation spent, within the grace: the token that rotation made is
+            // spent instead, and the latest rotation stays the one that spent `old_hash`.
+            let (set, condition) = if current == old_hash {
+                (
                     "SET #current = :new, #previous = :old, #rotated_at = :now, \
                      #expires_at = :expiry, #ttl = :ttl",
-                    Some("#current = :old AND #expires_at > :now"),
-                    vec![
-                        (":new", s(new_hash)),
-                        (":expiry", time(new_expiry)),
-                        (":ttl", expiry(new_expiry)),
-                        (":old", s(old_hash)),
-                        (":now", time(now)),
-                    ],
-                )?
+                    "#current = :current AND #expires_at > :now",
+                )
             } else if a.opt_str("previous")? == Some(old_hash)
                 && a.opt_time("rotated_at")?
                     .is_some_and(|at| at >= grace_since)
             {
-                // Presented again within the grace: the token its rotation made is spent
-                // instead, and the latest rotation stays the one that spent `old_hash`.
-                self.update(
-                    keys::session(session),
+                (
                     "SET #current = :new, #expires_at = :expiry, #ttl = :ttl",
-                    Some("#current = :current AND #previous = :old AND #expires_at > :now"),
-                    vec![
-                        (":new", s(new_hash)),
-                        (":expiry", time(new_expiry)),
-                        (":ttl", expiry(new_expiry)),
-                        (":current", s(current)),
-                        (":old", s(old_hash)),
-                        (":now", time(now)),
-                    ],
-                )?
+                    "#current = :current AND #previous = :old AND #expires_at > :now",
+                )
             } else {
                 self.revoke(session).await?;
                 return Ok(Rotation::Reused { session, account });
             };
             let ttl = expiry(new_expiry);
+            let session_update = self.update(
+                keys::session(session),
+                set,
+                Some(condition),
+                vec![
+                    (":new", s(new_hash)),
+                    (":expiry", time(new_expiry)),
+                    (":ttl", ttl.clone()),
+                    (":current", s(current)),
+                    (":old", s(old_hash)),
+                    (":now", time(now)),
+                ],
+            )?;
             let actions = vec![
                 session_update,
                 self.put(

@@ -78,7 +78,7 @@ impl SessionStore for SqliteStore {
                 delete_session(&transaction, session)?;
                 Rotation::Reused { session, account }
             } else {
-                if spent {
+                if in_grace {
                     // Presented again within the grace: the token its rotation made is spent
                     // instead, and the latest rotation stays the one that spent `old_hash`.
                     transaction.execute(
