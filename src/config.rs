@@ -385,6 +385,10 @@ pub struct AwsConfig {
     /// Stages of this project with no session for this many minutes are deleted by a sweep
     /// every ten minutes (stages a stage actor still holds are kept). 0: no sweep.
     pub stage_sweep_idle_minutes: u64,
+    /// Every this many seconds, each channel the store says is live is looked up with IVS
+    /// (`GetStream`); a session IVS no longer broadcasts on two checks in a row is ended, as
+    /// its lost "Stream End" would have. 0: no check. At least 10 otherwise.
+    pub live_check_secs: u64,
 }
 
 impl Default for AwsConfig {
@@ -399,6 +403,7 @@ impl Default for AwsConfig {
             assets_base_url: String::new(),
             s3_path_style: false,
             stage_sweep_idle_minutes: 60,
+            live_check_secs: 60,
         }
     }
 }
@@ -582,6 +587,13 @@ impl Config {
         }
         if self.realtime.outbox_capacity < 16 {
             return invalid("realtime.outbox_capacity", "must be at least 16".into());
+        }
+        if (1..10).contains(&self.aws.live_check_secs) {
+            return invalid(
+                "aws.live_check_secs",
+                "must be 0 (no check) or at least 10: every check asks IVS once per live channel"
+                    .into(),
+            );
         }
         if self.throttle.window_secs == 0 {
             return invalid("throttle.window_secs", "must be positive".into());
@@ -819,16 +831,22 @@ mod tests {
             ("aws.s3_prefix", "/assets/"),
             ("aws.assets_base_url", "cdn.example.com"),
             ("aws.project", "a project"),
+            ("aws.live_check_secs", "5"),
         ] {
             let mut c = c.clone();
             match key {
                 "aws.s3_bucket" => c.aws.s3_bucket = bad.into(),
                 "aws.s3_prefix" => c.aws.s3_prefix = bad.into(),
                 "aws.assets_base_url" => c.aws.assets_base_url = bad.into(),
+                "aws.live_check_secs" => c.aws.live_check_secs = bad.parse().unwrap(),
                 _ => c.aws.project = bad.into(),
             }
             let err = c.validate().unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
+        }
+        for off_or_enough in [0, 10] {
+            c.aws.live_check_secs = off_or_enough;
+            c.validate().unwrap();
         }
     }
 

@@ -31,6 +31,7 @@ use crate::{
     store::{Store, sqlite::SqliteStore},
     streams::{
         StreamHealth,
+        live_check::Suspects,
         metrics::{LocalMetrics, Metrics},
     },
 };
@@ -56,6 +57,10 @@ pub struct Backends {
     pub timed_metadata: Option<Arc<dyn Media>>,
     /// How long a stage may sit idle before the periodic sweep deletes it; `None`: no sweep.
     pub stage_sweep: Option<Duration>,
+    /// How often live channels are looked up with the video service, which ends sessions whose
+    /// end event was lost (`streams::live_check`); `None`: never (locally, live state comes from
+    /// the simulator's events alone).
+    pub live_check: Option<Duration>,
     /// The embedded store, whose expired rows a periodic sweep deletes; `None` in AWS mode,
     /// where DynamoDB's TTL does that.
     pub expiring: Option<SqliteStore>,
@@ -127,6 +132,7 @@ impl Backends {
                 chat_rooms: None,
                 timed_metadata: None,
                 stage_sweep: None,
+                live_check: None,
                 expiring,
             });
         };
@@ -174,6 +180,7 @@ impl Backends {
             chat_rooms,
             stage_sweep: (aws.stage_sweep_idle_minutes > 0)
                 .then(|| Duration::from_secs(aws.stage_sweep_idle_minutes * 60)),
+            live_check: (aws.live_check_secs > 0).then(|| Duration::from_secs(aws.live_check_secs)),
             expiring: None,
         })
     }
@@ -256,6 +263,33 @@ fn spawn_expiry_sweep(
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+            }
+        }
+    });
+}
+
+/// Looks up live channels with the video service every `every` (the first time one period
+/// after start) until `stop` is dropped, ending sessions whose end event was lost.
+fn spawn_live_check(
+    streams: StreamHealth,
+    every: Duration,
+    stop: tokio::sync::watch::Receiver<()>,
+) {
+    // Only one check runs at a time (the loop awaits each), so this lock is never contended.
+    let suspects = Arc::new(tokio::sync::Mutex::new(Suspects::default()));
+    spawn_periodic(every, every, stop, move || {
+        let (streams, suspects) = (streams.clone(), suspects.clone());
+        async move {
+            let mut suspects = suspects.lock().await;
+            match streams.check_live(&mut suspects, chrono::Utc::now()).await {
+                Ok(check) if !check.ended.is_empty() || check.failed > 0 => tracing::info!(
+                    checked = check.checked,
+                    ended = ?check.ended,
+                    failed = check.failed,
+                    "live channels checked with the video service"
+                ),
+                Ok(check) => tracing::debug!(?check, "live channels checked"),
+                Err(e) => tracing::warn!(error = %e, "live check failed"),
             }
         }
     });
@@ -359,7 +393,12 @@ impl App {
             spawn_expiry_sweep(sqlite, config.throttle.retention(), stopped.clone());
         }
         if let Some(idle_for) = backends.stage_sweep {
-            spawn_stage_sweep(backends.stages, backends.store.clone(), idle_for, stopped);
+            spawn_stage_sweep(
+                backends.stages,
+                backends.store.clone(),
+                idle_for,
+                stopped.clone(),
+            );
         }
         let gateway = GatewayDeps {
             accounts: accounts.clone(),
@@ -379,6 +418,9 @@ impl App {
             &config.streams.events_secret,
             &jwt_secret,
         );
+        if let Some(every) = backends.live_check {
+            spawn_live_check(streams.clone(), every, stopped);
+        }
         let state = AppState {
             streams,
             accounts,

@@ -53,6 +53,9 @@ pub mod names {
     pub const STREAM_FAILURE: &str = "Stream Failure";
     pub const STARVATION_START: &str = "Starvation Start";
     pub const STARVATION_END: &str = "Starvation End";
+    /// Not from IVS: recorded by Showrunner when IVS reports no broadcast for a session whose
+    /// events still say live (its end event was lost), at the time IVS was found offline.
+    pub const STREAM_OFFLINE: &str = "Stream Offline";
 }
 
 /// One event of a stream session, as kept.
@@ -75,7 +78,10 @@ impl StreamEvent {
         match (self.event_type, self.name.as_str()) {
             (StreamEventType::StreamStateChange, names::SESSION_CREATED) => 0,
             (StreamEventType::StreamStateChange, names::STREAM_START) => 1,
-            (StreamEventType::StreamStateChange, names::STREAM_END | names::STREAM_FAILURE) => 3,
+            (
+                StreamEventType::StreamStateChange,
+                names::STREAM_END | names::STREAM_FAILURE | names::STREAM_OFFLINE,
+            ) => 3,
             (StreamEventType::StreamStateChange, names::SESSION_ENDED) => 4,
             _ => 2,
         }
@@ -117,6 +123,8 @@ impl SessionFacts {
     /// A stream is live from a "Stream Start" until a later "Stream End", "Stream Failure" or
     /// "Session Ended": an end that arrived before its start still ends it, so a session is never
     /// left live by out-of-order delivery. Nothing restarts a session after "Session Ended".
+    /// A "Stream Offline" ends only a stream still live by then: it stands in for a lost end,
+    /// so an end IVS did send, even one delivered after it, says when the stream ended.
     pub fn from_events(events: &[StreamEvent]) -> Option<Self> {
         let mut ordered: Vec<&StreamEvent> = events.iter().collect();
         ordered.sort_by(|a, b| StreamEvent::chronological(a, b));
@@ -140,6 +148,10 @@ impl SessionFacts {
                         facts.ended_at = None;
                     }
                     names::STREAM_END | names::STREAM_FAILURE => {
+                        facts.live_since = None;
+                        facts.ended_at = Some(event.at);
+                    }
+                    names::STREAM_OFFLINE if facts.live_since.is_some() => {
                         facts.live_since = None;
                         facts.ended_at = Some(event.at);
                     }
@@ -274,6 +286,24 @@ mod tests {
         assert_eq!(facts.ended_at, Some(at(60)));
         // No "Session Created" yet: the earliest event stands in for it.
         assert_eq!(facts.started_at, at(3));
+    }
+
+    #[test]
+    fn a_stream_found_offline_ends_unless_an_end_from_ivs_came_before_it() {
+        let start = state("1", names::STREAM_START, 3);
+        let offline = state("offline", names::STREAM_OFFLINE, 600);
+        let late_end = state("2", names::STREAM_END, 60);
+        let restart = state("3", names::STREAM_START, 700);
+
+        let lost = SessionFacts::from_events(&[start.clone(), offline.clone()]).unwrap();
+        let found = SessionFacts::from_events(&[offline.clone(), late_end, start.clone()]).unwrap();
+        let again = SessionFacts::from_events(&[start, offline, restart]).unwrap();
+
+        assert_eq!((lost.live_since, lost.ended_at), (None, Some(at(600))));
+        // The end IVS sent, delivered after the check, says when the stream ended.
+        assert_eq!((found.live_since, found.ended_at), (None, Some(at(60))));
+        // It closes nothing: a later start is live again.
+        assert_eq!((again.live_since, again.ended_at), (Some(at(700)), None));
     }
 
     #[test]

@@ -314,12 +314,13 @@ async fn list_sessions(
 /// An event of a session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionEvent {
-    /// EventBridge's event id.
+    /// EventBridge's event id (`showrunner-offline-…` for a `Stream Offline`).
     id: String,
     /// The IVS event type, e.g. `IVS Stream Health Change`.
     #[serde(rename = "type")]
     event_type: &'static str,
-    /// e.g. `Starvation Start`, `Ingest Bitrate`, `Recording End`.
+    /// e.g. `Starvation Start`, `Ingest Bitrate`, `Recording End`; or `Stream Offline`, which
+    /// Showrunner records when IVS no longer broadcasts a session whose end event never came.
     name: String,
     time: DateTime<Utc>,
 }

@@ -9,10 +9,12 @@
 //! ```
 //! The channel's live state follows its newest session: live from that session's stream start
 //! until its end, so the directory, the channel page and websocket viewers (a `live` frame) see
-//! a channel go live or offline as soon as IVS says so.
+//! a channel go live or offline as soon as IVS says so. In AWS mode a periodic check also asks
+//! IVS, and ends a session whose end event never came ([`live_check`]).
 
 pub mod cursor;
 pub mod event;
+pub mod live_check;
 pub mod metrics;
 
 use std::sync::Arc;

@@ -746,3 +746,188 @@ async fn encoder_settings_nobody_reported_are_asked_of_ivs_once_and_kept() {
     );
     assert_eq!(stream_session.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn a_session_ivs_no_longer_broadcasts_is_ended_after_two_checks_when_its_end_event_was_lost()
+{
+    use aws_sdk_ivs::{
+        Client,
+        config::retry::RetryConfig,
+        error::ErrorMetadata,
+        operation::{
+            create_channel::CreateChannelOutput,
+            get_stream::{GetStreamError, GetStreamOutput},
+            get_stream_session::GetStreamSessionOutput,
+        },
+        types::{Channel, Stream, StreamKey, StreamState, error::ChannelNotBroadcasting},
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use showrunner::aws::ivs::{ChannelSettings, IvsMedia};
+
+    // Arrange: IVS answered by smithy mocks (no emulator has GetStream). Each channel's ARN ends
+    // in its owner's name, and GetStream answers per channel.
+    fn arn(username: &str) -> String {
+        format!("arn:aws:ivs:us-east-1:123456789012:channel/{username}")
+    }
+    fn not_broadcasting() -> GetStreamError {
+        GetStreamError::ChannelNotBroadcasting(
+            ChannelNotBroadcasting::builder()
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ChannelNotBroadcasting")
+                        .build(),
+                )
+                .build(),
+        )
+    }
+    fn broadcasting(stream_id: &'static str) -> GetStreamOutput {
+        GetStreamOutput::builder()
+            .stream(
+                Stream::builder()
+                    .stream_id(stream_id)
+                    .state(StreamState::StreamLive)
+                    .build(),
+            )
+            .build()
+    }
+    let create = mock!(Client::create_channel).then_compute_output(|request| {
+        let owner = request.name().unwrap().split('-').next().unwrap();
+        CreateChannelOutput::builder()
+            .channel(
+                Channel::builder()
+                    .arn(arn(owner))
+                    .ingest_endpoint("abc.global-contribute.live-video.net")
+                    .playback_url("https://abc.us-east-1.playback.live-video.net/x.m3u8")
+                    .build(),
+            )
+            .stream_key(StreamKey::builder().value("sk_us-east-1_secret").build())
+            .build()
+    });
+    let on = |owner: &'static str| {
+        let arn = arn(owner);
+        mock!(Client::get_stream).match_requests(move |r| r.channel_arn() == Some(arn.as_str()))
+    };
+    // The end event of its broadcast was lost: IVS has nothing on the channel.
+    let lost = on("lostend").then_error(not_broadcasting);
+    // Its broadcast ended unreported and a newer one is on the air.
+    let newer = on("newer").then_output(|| broadcasting("st-new"));
+    // Still broadcasting the session the events say is live.
+    let still = on("stillon").then_output(|| broadcasting("st-on"));
+    // Live for less than the settling time: not asked yet.
+    let fresh = on("fresh").then_error(not_broadcasting);
+    // Not broadcasting, then IVS throttles the second check, then still not broadcasting.
+    let flaky = on("flaky")
+        .sequence()
+        .error(not_broadcasting)
+        .error(|| {
+            GetStreamError::generic(ErrorMetadata::builder().code("ThrottlingException").build())
+        })
+        .error(not_broadcasting)
+        .repeatedly()
+        .build();
+    // The session pages ask for encoder settings; IVS has none to give.
+    let no_settings =
+        mock!(Client::get_stream_session).then_output(|| GetStreamSessionOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_ivs,
+        RuleMode::MatchAny,
+        [&create, &lost, &newer, &still, &fresh, &flaky, &no_settings],
+        |b| b.retry_config(RetryConfig::disabled())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_with_backends(
+        dir.path().to_path_buf(),
+        |c| c.streams.events_secret = SECRET.into(),
+        |backends| {
+            backends.media = std::sync::Arc::new(IvsMedia::with_client(
+                client,
+                ChannelSettings {
+                    channel_type: showrunner::config::ChannelType::Basic,
+                    multitrack: None,
+                    tags: Default::default(),
+                },
+            ));
+            backends.live_check = Some(Duration::from_millis(200));
+        },
+    )
+    .await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut owners = Vec::new();
+    for (n, (owner, stream, at)) in [
+        ("lostend", "st-lost", "2026-03-01T16:00:00Z"),
+        ("newer", "st-old", "2026-03-01T16:00:00Z"),
+        ("stillon", "st-on", "2026-03-01T16:00:00Z"),
+        ("fresh", "st-fresh", now.as_str()),
+        ("flaky", "st-flaky", "2026-03-01T16:00:00Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        owners.push(app.user(owner).await);
+        let id = format!("77777777-0000-4000-8000-00000000000{n}");
+        let start = state_event(&id, &arn(owner), "Stream Start", at, stream);
+        assert_eq!(deliver(&app, &start).await, "stored");
+    }
+
+    // Act: the periodic check runs until the three channels IVS does not broadcast are offline.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for owner in ["lostend", "newer", "flaky"] {
+        while directory_entry(&app, owner).await.is_some() {
+            assert!(Instant::now() < deadline, "{owner} is still listed as live");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    while still.num_calls() < 4 {
+        assert!(Instant::now() < deadline, "stillon was not checked again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Assert: each was ended by a "Stream Offline" on the second check saying so (a throttled
+    // check in between decides nothing), and is not asked about again.
+    assert_eq!(
+        (lost.num_calls(), newer.num_calls(), flaky.num_calls()),
+        (2, 2, 3)
+    );
+    for (owner, stream) in [
+        (&owners[0], "st-lost"),
+        (&owners[1], "st-old"),
+        (&owners[4], "st-flaky"),
+    ] {
+        let ended = session(&app, owner, stream).await;
+        assert_eq!(ended["live"], false, "{ended}");
+        assert_eq!(
+            event_names(&ended),
+            ["Stream Start", "Stream Offline"],
+            "{ended}"
+        );
+        let offline = &ended["events"][1];
+        assert_eq!(ended["ended_at"], offline["time"], "{ended}");
+        assert!(
+            offline["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("showrunner-offline-")
+        );
+    }
+    // What IVS still broadcasts, and what is too new to judge, stay live and are not touched.
+    assert!(directory_entry(&app, "stillon").await.is_some());
+    assert!(directory_entry(&app, "fresh").await.is_some());
+    assert_eq!(fresh.num_calls(), 0);
+    assert_eq!(
+        event_names(&session(&app, &owners[2], "st-on").await),
+        ["Stream Start"]
+    );
+
+    // The lost end arrives after all: it says when the stream ended.
+    let late = state_event(
+        "77777777-0000-4000-8000-0000000000ff",
+        &arn("lostend"),
+        "Stream End",
+        "2026-03-01T17:00:00Z",
+        "st-lost",
+    );
+    assert_eq!(deliver(&app, &late).await, "stored");
+    let ended = session(&app, &owners[0], "st-lost").await;
+    assert_eq!(ended["ended_at"], "2026-03-01T17:00:00Z", "{ended}");
+    assert!(directory_entry(&app, "lostend").await.is_none());
+}

@@ -119,6 +119,8 @@ export function describeEvent(event: Pick<SessionEvent, 'type' | 'name'>): Event
       return { label: 'Stream ended', tone: 'neutral' };
     case 'Session Ended':
       return { label: 'Session ended', tone: 'neutral' };
+    case 'Stream Offline':
+      return { label: 'Stream found offline', tone: 'warn', detail: 'IVS reported no broadcast and its end event never arrived, so Showrunner ended the session here; the stream ended a little earlier.' };
     case 'Stream Failure':
       return { label: 'Stream failure', tone: 'bad', detail: 'IVS could not take the stream (bad settings or a broken connection).' };
     case 'Starvation Start':
