@@ -385,9 +385,10 @@ pub struct AwsConfig {
     /// Stages of this project with no session for this many minutes are deleted by a sweep
     /// every ten minutes (stages a stage actor still holds are kept). 0: no sweep.
     pub stage_sweep_idle_minutes: u64,
-    /// Every this many seconds, each channel the store says is live is looked up with IVS
-    /// (`GetStream`); a session IVS no longer broadcasts on two checks in a row is ended, as
-    /// its lost "Stream End" would have. 0: no check. At least 10 otherwise.
+    /// Every this many seconds, the broadcasts on the air (IVS `ListStreams`) are compared with
+    /// the channels held live, and what disagrees on two checks in a row is repaired, as the
+    /// lost "Stream End" or "Stream Start" would have (`streams::live_check`). 0: no check. At
+    /// least 10 otherwise.
     pub live_check_secs: u64,
 }
 
@@ -591,7 +592,7 @@ impl Config {
         if (1..10).contains(&self.aws.live_check_secs) {
             return invalid(
                 "aws.live_check_secs",
-                "must be 0 (no check) or at least 10: every check asks IVS once per live channel"
+                "must be 0 (no check) or at least 10: every check lists what IVS has on the air"
                     .into(),
             );
         }

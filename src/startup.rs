@@ -57,9 +57,9 @@ pub struct Backends {
     pub timed_metadata: Option<Arc<dyn Media>>,
     /// How long a stage may sit idle before the periodic sweep deletes it; `None`: no sweep.
     pub stage_sweep: Option<Duration>,
-    /// How often live channels are looked up with the video service, which ends sessions whose
-    /// end event was lost (`streams::live_check`); `None`: never (locally, live state comes from
-    /// the simulator's events alone).
+    /// How often the channels held live are compared with the video service's broadcasts,
+    /// repairing a live state whose event was lost (`streams::live_check`); `None`: never
+    /// (locally, live state comes from the simulator's events alone).
     pub live_check: Option<Duration>,
     /// The embedded store, whose expired rows a periodic sweep deletes; `None` in AWS mode,
     /// where DynamoDB's TTL does that.
@@ -268,8 +268,8 @@ fn spawn_expiry_sweep(
     });
 }
 
-/// Looks up live channels with the video service every `every` (the first time one period
-/// after start) until `stop` is dropped, ending sessions whose end event was lost.
+/// Compares the channels held live with the video service's broadcasts every `every` (the first
+/// time one period after start) until `stop` is dropped, repairing what disagrees.
 fn spawn_live_check(
     streams: StreamHealth,
     every: Duration,
@@ -282,12 +282,18 @@ fn spawn_live_check(
         async move {
             let mut suspects = suspects.lock().await;
             match streams.check_live(&mut suspects, chrono::Utc::now()).await {
-                Ok(check) if !check.ended.is_empty() || check.failed > 0 => tracing::info!(
-                    checked = check.checked,
-                    ended = ?check.ended,
-                    failed = check.failed,
-                    "live channels checked with the video service"
-                ),
+                Ok(check)
+                    if !check.ended.is_empty() || !check.started.is_empty() || check.failed > 0 =>
+                {
+                    tracing::info!(
+                        on_air = check.on_air,
+                        checked = check.checked,
+                        ended = ?check.ended,
+                        started = ?check.started,
+                        failed = check.failed,
+                        "live channels checked with the video service"
+                    )
+                }
                 Ok(check) => tracing::debug!(?check, "live channels checked"),
                 Err(e) => tracing::warn!(error = %e, "live check failed"),
             }

@@ -6,7 +6,7 @@
 //! | `reset_stream_key` | `StopStream`, `ListStreamKeys`, `DeleteStreamKey`, `CreateStreamKey` |
 //! | `delete_channel` | `DeleteChannel`; if the channel is live, `StopStream` and `DeleteChannel` again |
 //! | `stop_stream` | `StopStream` |
-//! | `live_stream` | `GetStream` |
+//! | `live_streams` | `ListStreams`, every page |
 //! | `ingest_configuration` | `GetStreamSession` |
 //! | `put_metadata` | `PutMetadata`, retried with backoff while throttled |
 //!
@@ -289,38 +289,44 @@ impl Media for IvsMedia {
         }
     }
 
-    async fn live_stream(&self, channel_arn: &str) -> Result<Option<LiveStream>, MediaError> {
-        let output = match self
-            .client
-            .get_stream()
-            .channel_arn(channel_arn)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(e) => {
-                return match classify("ivs:GetStream", &e) {
-                    Failure::NotBroadcasting => Ok(None),
-                    other => Err(media_error(other)),
+    async fn live_streams(&self) -> Result<Vec<LiveStream>, MediaError> {
+        let mut streams = Vec::new();
+        let mut next_token = None;
+        loop {
+            let page = self
+                .client
+                .list_streams()
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| media_error(classify("ivs:ListStreams", &e)))?;
+            for summary in page.streams() {
+                if summary.state() != Some(&StreamState::StreamLive) {
+                    continue;
+                }
+                let (Some(channel_arn), Some(stream_id)) =
+                    (summary.channel_arn(), summary.stream_id())
+                else {
+                    continue;
                 };
+                streams.push(LiveStream {
+                    channel_arn: channel_arn.to_owned(),
+                    stream_id: stream_id.to_owned(),
+                    started_at: summary.start_time().and_then(to_chrono),
+                    viewers: u64::try_from(summary.viewer_count()).unwrap_or(0),
+                    health: match summary.health() {
+                        Some(IvsHealth::StreamHealthy) => StreamHealth::Healthy,
+                        Some(IvsHealth::Starving) => StreamHealth::Starving,
+                        _ => StreamHealth::Unknown,
+                    },
+                });
             }
-        };
-        let Some(stream) = output.stream() else {
-            return Ok(None);
-        };
-        if stream.state() != Some(&StreamState::StreamLive) {
-            return Ok(None);
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(streams),
+            }
         }
-        Ok(Some(LiveStream {
-            stream_id: stream.stream_id().unwrap_or_default().to_owned(),
-            started_at: stream.start_time().and_then(to_chrono),
-            viewers: u64::try_from(stream.viewer_count()).unwrap_or(0),
-            health: match stream.health() {
-                Some(IvsHealth::StreamHealthy) => StreamHealth::Healthy,
-                Some(IvsHealth::Starving) => StreamHealth::Starving,
-                _ => StreamHealth::Unknown,
-            },
-        }))
     }
 
     async fn ingest_configuration(

@@ -56,6 +56,9 @@ pub mod names {
     /// Not from IVS: recorded by Showrunner when IVS reports no broadcast for a session whose
     /// events still say live (its end event was lost), at the time IVS was found offline.
     pub const STREAM_OFFLINE: &str = "Stream Offline";
+    /// Not from IVS: recorded by Showrunner when IVS reports a broadcast of which no event said
+    /// it started (its start event was lost), at the time IVS says it started.
+    pub const STREAM_ONLINE: &str = "Stream Online";
 }
 
 /// One event of a stream session, as kept.
@@ -77,7 +80,7 @@ impl StreamEvent {
     fn phase(&self) -> u8 {
         match (self.event_type, self.name.as_str()) {
             (StreamEventType::StreamStateChange, names::SESSION_CREATED) => 0,
-            (StreamEventType::StreamStateChange, names::STREAM_START) => 1,
+            (StreamEventType::StreamStateChange, names::STREAM_START | names::STREAM_ONLINE) => 1,
             (
                 StreamEventType::StreamStateChange,
                 names::STREAM_END | names::STREAM_FAILURE | names::STREAM_OFFLINE,
@@ -124,7 +127,8 @@ impl SessionFacts {
     /// "Session Ended": an end that arrived before its start still ends it, so a session is never
     /// left live by out-of-order delivery. Nothing restarts a session after "Session Ended".
     /// A "Stream Offline" ends only a stream still live by then: it stands in for a lost end,
-    /// so an end IVS did send, even one delivered after it, says when the stream ended.
+    /// so an end IVS did send, even one delivered after it, says when the stream ended. A
+    /// "Stream Online" stands in for a lost start and counts as one.
     pub fn from_events(events: &[StreamEvent]) -> Option<Self> {
         let mut ordered: Vec<&StreamEvent> = events.iter().collect();
         ordered.sort_by(|a, b| StreamEvent::chronological(a, b));
@@ -143,7 +147,7 @@ impl SessionFacts {
         for event in ordered {
             match event.event_type {
                 StreamEventType::StreamStateChange if !closed => match event.name.as_str() {
-                    names::STREAM_START => {
+                    names::STREAM_START | names::STREAM_ONLINE => {
                         facts.live_since = Some(event.at);
                         facts.ended_at = None;
                     }
@@ -304,6 +308,18 @@ mod tests {
         assert_eq!((found.live_since, found.ended_at), (None, Some(at(60))));
         // It closes nothing: a later start is live again.
         assert_eq!((again.live_since, again.ended_at), (Some(at(700)), None));
+    }
+
+    #[test]
+    fn a_stream_found_online_is_live_from_then_until_its_end() {
+        let online = state("online", names::STREAM_ONLINE, 3);
+        let end = state("2", names::STREAM_END, 60);
+
+        let live = SessionFacts::from_events(std::slice::from_ref(&online)).unwrap();
+        let over = SessionFacts::from_events(&[end, online]).unwrap();
+
+        assert_eq!((live.started_at, live.live_since), (at(3), Some(at(3))));
+        assert_eq!((over.live_since, over.ended_at), (None, Some(at(60))));
     }
 
     #[test]

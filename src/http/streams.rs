@@ -314,13 +314,15 @@ async fn list_sessions(
 /// An event of a session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionEvent {
-    /// EventBridge's event id (`showrunner-offline-…` for a `Stream Offline`).
+    /// EventBridge's event id (`showrunner-offline-…`, `showrunner-online-…` for Showrunner's
+    /// own).
     id: String,
     /// The IVS event type, e.g. `IVS Stream Health Change`.
     #[serde(rename = "type")]
     event_type: &'static str,
-    /// e.g. `Starvation Start`, `Ingest Bitrate`, `Recording End`; or `Stream Offline`, which
-    /// Showrunner records when IVS no longer broadcasts a session whose end event never came.
+    /// e.g. `Starvation Start`, `Ingest Bitrate`, `Recording End`; or Showrunner's own
+    /// `Stream Offline` (IVS no longer broadcasts a session whose end event never came) and
+    /// `Stream Online` (IVS broadcasts one whose start event never came).
     name: String,
     time: DateTime<Utc>,
 }

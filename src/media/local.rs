@@ -56,9 +56,10 @@ impl Media for LocalMedia {
         Ok(false)
     }
 
-    /// Local live state comes from the stream simulator's events, not from a video service.
-    async fn live_stream(&self, _channel_arn: &str) -> Result<Option<LiveStream>, MediaError> {
-        Ok(None)
+    /// Nothing streams here: local live state comes from the stream simulator's events alone
+    /// (which is why the live check does not run locally).
+    async fn live_streams(&self) -> Result<Vec<LiveStream>, MediaError> {
+        Ok(Vec::new())
     }
 
     async fn ingest_configuration(
@@ -101,7 +102,7 @@ mod tests {
             .unwrap();
 
         assert!(!media.stop_stream(&channel.arn).await.unwrap());
-        assert_eq!(media.live_stream(&channel.arn).await.unwrap(), None);
+        assert_eq!(media.live_streams().await.unwrap(), []);
         assert_eq!(
             media
                 .ingest_configuration(&channel.arn, "st-1")

@@ -36,6 +36,7 @@ pub enum MediaError {
 /// A channel's broadcast as the video service sees it now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveStream {
+    pub channel_arn: String,
     /// The service's id of this broadcast (IVS `streamId`), which names its stream session.
     pub stream_id: String,
     pub started_at: Option<DateTime<Utc>>,
@@ -69,8 +70,9 @@ pub trait Media: Send + Sync {
     /// the same key). Returns whether there was one: a channel that is not broadcasting is
     /// `Ok(false)`, not an error.
     async fn stop_stream(&self, channel_arn: &str) -> Result<bool, MediaError>;
-    /// The channel's broadcast, or `None` while it is offline.
-    async fn live_stream(&self, channel_arn: &str) -> Result<Option<LiveStream>, MediaError>;
+    /// Every broadcast on the air now, on any channel of the service's account (channels
+    /// Showrunner did not make included), in no particular order.
+    async fn live_streams(&self) -> Result<Vec<LiveStream>, MediaError>;
     /// The encoder settings of one broadcast (IVS `GetStreamSession`), for the stream-health
     /// page; `None` when the service does not know them (yet). For a multitrack broadcast,
     /// the highest-resolution track.

@@ -1,33 +1,41 @@
-//! Live state checked against the video service, for when IVS's end event never arrives.
+//! Live state checked against the video service, for when IVS's events never arrive.
 //!
 //! A channel's live state follows its events, and EventBridge gives up on an event it cannot
-//! deliver (24 hours of retries, or an API destination that was misconfigured for a while).
-//! A lost "Stream End" would leave the channel in the directory as live for good. So every so
-//! often each channel that the store says is live is looked up with the video service
-//! (`Media::live_stream`, IVS `GetStream`). A session IVS no longer broadcasts, on two checks
-//! in a row, gets a "Stream Offline" event stamped with the time of the second check, which
-//! ends it as a "Stream End" would ([`SessionFacts`]).
+//! deliver (its retries used up, or an API destination misconfigured for a while). A lost
+//! "Stream End" would leave the channel listed as live for good; a lost "Stream Start" would
+//! hide a broadcast from the directory until its end. So every so often the broadcasts on the
+//! air (`Media::live_streams`, IVS `ListStreams`) are compared with the channels the store
+//! holds live. What disagrees on two checks in a row is repaired with an event of Showrunner's
+//! own, which the session's facts read like IVS's ([`SessionFacts`]):
+//!
+//! - a session held live that is not on the air (no stream on its channel, or a newer one)
+//!   gets a "Stream Offline" at the second check's time, which ends it;
+//! - a broadcast on the air on one of our channels, of which no event said it started (no
+//!   session, or one that neither started nor ended), gets a "Stream Online" at the time IVS
+//!   says it started, which makes it live. A session whose events say it ended is not
+//!   restarted: events win over a listing that may lag behind them.
 //!
 //! Only where the video service knows what is broadcasting (AWS mode): locally, live state
 //! comes from the simulator's events alone.
 //!
 //! [`SessionFacts`]: crate::domain::stream::SessionFacts
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
-use super::{StreamHealth, StreamResult};
+use super::{StreamError, StreamHealth, StreamResult};
 use crate::{
     domain::{
         AccountId,
         stream::{StreamEvent, StreamEventType, names},
     },
+    media::LiveStream,
     store::Account,
 };
 
-/// A stream live for less than this is not looked up: in its first moments `GetStream` may not
-/// show it yet, and its events may still be on their way.
+/// A broadcast younger than this is not judged: in its first moments `ListStreams` may not show
+/// it yet, and its events may still be on their way.
 pub const SETTLE: TimeDelta = TimeDelta::minutes(2);
 
 /// Upper bound on the live channels one check looks at.
@@ -36,136 +44,194 @@ const MAX_CHANNELS: usize = 100_000;
 /// What one check saw and did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LiveCheck {
-    /// Live channels looked up with the video service.
+    /// Broadcasts on the air, on any channel of the account.
+    pub on_air: usize,
+    /// Channels held live that were judged.
     pub checked: usize,
-    /// Sessions the video service did not broadcast for the first time: ended at the next check
-    /// if it still does not.
+    /// Disagreements seen for the first time: repaired at the next check if they last.
     pub suspected: usize,
-    /// Channels whose session this check ended.
+    /// Channels whose session this check ended ("Stream Offline").
     pub ended: Vec<AccountId>,
-    /// Lookups that failed (the video service throttled or was down): judged next time.
+    /// Channels whose broadcast this check made live ("Stream Online").
+    pub started: Vec<AccountId>,
+    /// Channels the store failed on: judged next time.
     pub failed: usize,
 }
 
-/// The sessions one check found not broadcast, for the next check to confirm. Kept between
+/// The stream ids one check found in disagreement, for the next check to confirm. Kept between
 /// checks by their caller.
 #[derive(Debug, Default)]
 pub struct Suspects(HashSet<String>);
 
 /// What one check found of one channel.
 enum Seen {
-    /// Live for too short a time to judge (or its newest session is not live after all).
-    Skipped,
-    Broadcast,
-    /// Not broadcast, for the first time: this stream id is confirmed or cleared next time.
+    /// In agreement, or not to be judged (too young, not ours, ended by its events).
+    Agreed,
+    /// In disagreement for the first time: this stream id is confirmed or cleared next time.
     Suspect(String),
     Ended,
-    /// The video service did not answer; a suspicion of this stream id carries over.
-    Unanswered(Option<String>),
+    Started,
 }
 
 impl StreamHealth {
-    /// Looks up every channel the store says is live, at `now`, and ends each session the video
-    /// service did not broadcast at this check and the one before (`suspects`). A session is
-    /// not broadcast when the service has no stream on its channel, or a stream with another id
-    /// (a newer broadcast whose start may not have arrived yet either). A channel that fails
-    /// is logged and the others are still checked.
+    /// Compares the broadcasts on the air with the channels the store holds live, at `now`,
+    /// and repairs what disagreed at this check and the one before (`suspects`). When the video
+    /// service does not answer, nothing is judged and the suspects are kept for the next check.
+    /// A channel the store fails on is logged, and the others are still checked.
     pub async fn check_live(
         &self,
         suspects: &mut Suspects,
         now: DateTime<Utc>,
     ) -> StreamResult<LiveCheck> {
-        let mut check = LiveCheck::default();
-        let mut not_broadcast = HashSet::new();
+        let streams = self.media.live_streams().await.map_err(|e| {
+            StreamError::Unavailable(format!("the video service's broadcasts: {e}"))
+        })?;
+        let mut check = LiveCheck {
+            on_air: streams.len(),
+            ..LiveCheck::default()
+        };
+        let mut on_air: HashMap<String, LiveStream> = streams
+            .into_iter()
+            .map(|s| (s.channel_arn.clone(), s))
+            .collect();
+        let mut disagreed = HashSet::new();
+        let mut tally = |check: &mut LiveCheck, account: AccountId, seen: StreamResult<Seen>| {
+            match seen {
+                Ok(Seen::Agreed) => {}
+                Ok(Seen::Suspect(stream_id)) => {
+                    check.suspected += 1;
+                    disagreed.insert(stream_id);
+                }
+                Ok(Seen::Ended) => check.ended.push(account),
+                Ok(Seen::Started) => check.started.push(account),
+                Err(e) => {
+                    tracing::warn!(channel = %account, error = %e, "live check failed for a channel");
+                    check.failed += 1;
+                }
+            }
+        };
         for account in self.store.live_channels(MAX_CHANNELS).await? {
             if account.live_since.is_none() {
                 continue; // listed for its stage
             }
-            let seen = match self.check_channel(&account, suspects, now).await {
-                Ok(seen) => seen,
+            let stream = on_air.remove(&account.channel.arn);
+            check.checked += 1;
+            let seen = self
+                .check_held_live(&account, stream.as_ref(), suspects, now)
+                .await;
+            tally(&mut check, account.id, seen);
+        }
+        // What is left is on the air on channels not held live.
+        for stream in on_air.into_values() {
+            let account = match self.store.account_by_channel_arn(&stream.channel_arn).await {
+                Ok(Some(account)) => account,
+                Ok(None) => continue, // not one of ours
                 Err(e) => {
-                    tracing::warn!(channel = %account.id, error = %e, "live check failed for a channel");
+                    tracing::warn!(channel_arn = stream.channel_arn, error = %e, "live check failed for a broadcast");
                     check.failed += 1;
                     continue;
                 }
             };
-            match seen {
-                Seen::Skipped => continue,
-                Seen::Broadcast => {}
-                Seen::Suspect(stream_id) => {
-                    check.suspected += 1;
-                    not_broadcast.insert(stream_id);
-                }
-                Seen::Ended => check.ended.push(account.id),
-                Seen::Unanswered(kept) => {
-                    check.failed += 1;
-                    not_broadcast.extend(kept);
-                }
-            }
-            check.checked += 1;
+            let seen = self.check_on_air(&account, &stream, suspects, now).await;
+            tally(&mut check, account.id, seen);
         }
-        suspects.0 = not_broadcast;
+        suspects.0 = disagreed;
         Ok(check)
     }
 
-    async fn check_channel(
+    /// A channel the store holds live, and what is on the air on it.
+    async fn check_held_live(
         &self,
         account: &Account,
+        stream: Option<&LiveStream>,
         suspects: &Suspects,
         now: DateTime<Utc>,
     ) -> StreamResult<Seen> {
         let newest = self.store.stream_sessions(account.id, None, 1).await?;
         let Some(session) = newest.into_iter().next() else {
-            return Ok(Seen::Skipped);
+            return Ok(Seen::Agreed);
         };
-        match session.live_since {
-            Some(since) if now.signed_duration_since(since) >= SETTLE => {}
-            _ => return Ok(Seen::Skipped),
+        let judged = session
+            .live_since
+            .is_some_and(|since| now.signed_duration_since(since) >= SETTLE);
+        if !judged || stream.is_some_and(|s| s.stream_id == session.stream_id) {
+            return Ok(Seen::Agreed);
         }
-        let suspected = suspects.0.contains(&session.stream_id);
-        match self.media.live_stream(&account.channel.arn).await {
-            Ok(Some(stream)) if stream.stream_id == session.stream_id => Ok(Seen::Broadcast),
-            Ok(_) if suspected => {
-                self.end_unreported(account, &session.stream_id, now)
-                    .await?;
-                Ok(Seen::Ended)
-            }
-            Ok(_) => Ok(Seen::Suspect(session.stream_id)),
-            Err(e) => {
-                tracing::warn!(channel = %account.id, error = %e, "live check: the video service did not answer");
-                Ok(Seen::Unanswered(suspected.then_some(session.stream_id)))
-            }
+        if !suspects.0.contains(&session.stream_id) {
+            return Ok(Seen::Suspect(session.stream_id));
         }
+        // At the second check's time: the stream ended before it, how long before is unknown.
+        let event = own_event(
+            format!(
+                "showrunner-offline-{}-{}",
+                session.stream_id,
+                now.timestamp()
+            ),
+            names::STREAM_OFFLINE,
+            now,
+        );
+        self.record_own(account, &session.stream_id, &event).await?;
+        tracing::warn!(channel = %account.id, stream_id = session.stream_id, "not on the air and no end event came: session ended");
+        Ok(Seen::Ended)
     }
 
-    /// Records the "Stream Offline" that ends the session, and brings the channel's live state
-    /// in line, as an event from IVS would.
-    async fn end_unreported(
+    /// A broadcast on the air on one of our channels that the store does not hold live.
+    async fn check_on_air(
+        &self,
+        account: &Account,
+        stream: &LiveStream,
+        suspects: &Suspects,
+        now: DateTime<Utc>,
+    ) -> StreamResult<Seen> {
+        let Some(started_at) = stream.started_at else {
+            return Ok(Seen::Agreed);
+        };
+        if now.signed_duration_since(started_at) < SETTLE {
+            return Ok(Seen::Agreed);
+        }
+        let session = self
+            .store
+            .stream_session(account.id, &stream.stream_id)
+            .await?;
+        if session.is_some_and(|s| s.live_since.is_some() || s.ended_at.is_some()) {
+            return Ok(Seen::Agreed);
+        }
+        if !suspects.0.contains(&stream.stream_id) {
+            return Ok(Seen::Suspect(stream.stream_id.clone()));
+        }
+        let event = own_event(
+            format!("showrunner-online-{}", stream.stream_id),
+            names::STREAM_ONLINE,
+            started_at,
+        );
+        self.record_own(account, &stream.stream_id, &event).await?;
+        tracing::warn!(channel = %account.id, stream_id = stream.stream_id, "on the air and no start event came: session made live");
+        Ok(Seen::Started)
+    }
+
+    /// Records an event of Showrunner's own and brings the channel's live state in line, as an
+    /// event from IVS would.
+    async fn record_own(
         &self,
         account: &Account,
         stream_id: &str,
-        now: DateTime<Utc>,
+        event: &StreamEvent,
     ) -> StreamResult<()> {
-        // Whole seconds, as EventBridge stamps events.
-        let at = now.trunc_subsecs(0);
-        let event = StreamEvent {
-            // Ours, so never an EventBridge id; one per check, so a session that went live again
-            // can be ended again.
-            id: format!("showrunner-offline-{stream_id}-{}", at.timestamp()),
-            event_type: StreamEventType::StreamStateChange,
-            name: names::STREAM_OFFLINE.into(),
-            at,
-        };
         let _one_at_a_time = self.ingest.lock().await;
         self.store
-            .record_stream_event(account.id, Some(stream_id), &event)
+            .record_stream_event(account.id, Some(stream_id), event)
             .await?;
-        self.sync_live(account.id).await?;
-        tracing::warn!(
-            channel = %account.id,
-            stream_id,
-            "the video service broadcasts nothing for a session still live and no end event came: session ended"
-        );
-        Ok(())
+        self.sync_live(account.id).await
+    }
+}
+
+/// A stream state event of Showrunner's own: its id is never an EventBridge id, and its time
+/// has whole seconds, as EventBridge's have.
+fn own_event(id: String, name: &str, at: DateTime<Utc>) -> StreamEvent {
+    StreamEvent {
+        id,
+        event_type: StreamEventType::StreamStateChange,
+        name: name.into(),
+        at: at.trunc_subsecs(0),
     }
 }

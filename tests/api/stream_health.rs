@@ -1,7 +1,10 @@
 //! Stream health: IVS events in through the EventBridge path, sessions and metrics out, the live
 //! state they drive, and the simulator end to end.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -748,48 +751,118 @@ async fn encoder_settings_nobody_reported_are_asked_of_ivs_once_and_kept() {
 }
 
 #[tokio::test]
-async fn a_session_ivs_no_longer_broadcasts_is_ended_after_two_checks_when_its_end_event_was_lost()
-{
+async fn live_states_that_disagree_with_what_ivs_has_on_the_air_on_two_checks_are_repaired() {
     use aws_sdk_ivs::{
         Client,
         config::retry::RetryConfig,
         error::ErrorMetadata,
         operation::{
             create_channel::CreateChannelOutput,
-            get_stream::{GetStreamError, GetStreamOutput},
             get_stream_session::GetStreamSessionOutput,
+            list_streams::{ListStreamsError, ListStreamsOutput},
         },
-        types::{Channel, Stream, StreamKey, StreamState, error::ChannelNotBroadcasting},
+        primitives::DateTime as AwsDateTime,
+        types::{Channel, StreamKey, StreamState, StreamSummary},
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use showrunner::aws::ivs::{ChannelSettings, IvsMedia};
 
-    // Arrange: IVS answered by smithy mocks (no emulator has GetStream). Each channel's ARN ends
-    // in its owner's name, and GetStream answers per channel.
+    // Arrange: IVS answered by smithy mocks (no emulator has ListStreams). Each channel's ARN
+    // ends in its owner's name.
     fn arn(username: &str) -> String {
         format!("arn:aws:ivs:us-east-1:123456789012:channel/{username}")
     }
-    fn not_broadcasting() -> GetStreamError {
-        GetStreamError::ChannelNotBroadcasting(
-            ChannelNotBroadcasting::builder()
-                .meta(
-                    ErrorMetadata::builder()
-                        .code("ChannelNotBroadcasting")
-                        .build(),
-                )
-                .build(),
-        )
-    }
-    fn broadcasting(stream_id: &'static str) -> GetStreamOutput {
-        GetStreamOutput::builder()
-            .stream(
-                Stream::builder()
-                    .stream_id(stream_id)
-                    .state(StreamState::StreamLive)
-                    .build(),
-            )
+    const LONG_AGO: &str = "2026-03-01T16:00:00Z";
+    const NEWER_STARTED: &str = "2026-03-01T18:00:00Z";
+    let now = chrono::Utc::now();
+    let secs = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp()
+    };
+    let on_air = move |owner: &str, stream: &str, started: i64| {
+        StreamSummary::builder()
+            .channel_arn(arn(owner))
+            .stream_id(stream)
+            .state(StreamState::StreamLive)
+            .start_time(AwsDateTime::from_secs(started))
             .build()
-    }
+    };
+    let page = move |streams: &[(&str, &str, i64)], next: Option<&str>| {
+        let mut page = ListStreamsOutput::builder().set_next_token(next.map(str::to_owned));
+        for (owner, stream, started) in streams {
+            page = page.streams(on_air(owner, stream, *started));
+        }
+        page.build().unwrap()
+    };
+    let (long_ago, newer_started) = (secs(LONG_AGO), secs(NEWER_STARTED));
+    // The first page changes from check to check; the second does not.
+    let steady = [
+        ("stillon", "st-on", long_ago),
+        ("newer", "st-new", newer_started),
+    ];
+    // Until the channels and their events are in place, IVS throttles (no check decides
+    // anything); then the checks below begin.
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let is_armed = {
+        let armed = armed.clone();
+        move || armed.load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let throttled =
+        || ListStreamsError::generic(ErrorMetadata::builder().code("ThrottlingException").build());
+    let not_yet = {
+        let is_armed = is_armed.clone();
+        mock!(Client::list_streams)
+            .match_requests(move |_| !is_armed())
+            .then_error(throttled)
+    };
+    let first_page = mock!(Client::list_streams)
+        .match_requests({
+            let is_armed = is_armed.clone();
+            move |r| is_armed() && r.next_token().is_none()
+        })
+        .sequence()
+        // 1st check: neither lostend's nor blip's broadcast is on the air, and flicker's is,
+        // though no event said it started; at the 3rd it is gone again.
+        .output(move || {
+            let mut streams = steady.to_vec();
+            streams.push(("flicker", "st-flicker", long_ago));
+            page(&streams, Some("page-2"))
+        })
+        // 2nd: IVS throttles, which decides nothing.
+        .error(throttled)
+        // 3rd: blip's is back (it was a blip); lostend's is still gone.
+        .output(move || {
+            let mut streams = steady.to_vec();
+            streams.push(("blip", "st-blip", long_ago));
+            page(&streams, Some("page-2"))
+        })
+        // From the 4th on, IVS lists lostend's again: a session its events or ours ended stays
+        // ended.
+        .output(move || {
+            let mut streams = steady.to_vec();
+            streams.push(("blip", "st-blip", long_ago));
+            streams.push(("lostend", "st-lost", long_ago));
+            page(&streams, Some("page-2"))
+        })
+        .repeatedly()
+        .build();
+    let just_now = now.timestamp();
+    let second_page = mock!(Client::list_streams)
+        .match_requests(move |r| is_armed() && r.next_token() == Some("page-2"))
+        .then_output(move || {
+            page(
+                &[
+                    // Its start event was lost.
+                    ("foundlive", "st-found", long_ago),
+                    // Started a moment ago: its events may be on their way.
+                    ("justnow", "st-just", just_now),
+                    // A channel of the same AWS account that is not Showrunner's.
+                    ("notours", "st-other", long_ago),
+                ],
+                None,
+            )
+        });
     let create = mock!(Client::create_channel).then_compute_output(|request| {
         let owner = request.name().unwrap().split('-').next().unwrap();
         CreateChannelOutput::builder()
@@ -803,35 +876,13 @@ async fn a_session_ivs_no_longer_broadcasts_is_ended_after_two_checks_when_its_e
             .stream_key(StreamKey::builder().value("sk_us-east-1_secret").build())
             .build()
     });
-    let on = |owner: &'static str| {
-        let arn = arn(owner);
-        mock!(Client::get_stream).match_requests(move |r| r.channel_arn() == Some(arn.as_str()))
-    };
-    // The end event of its broadcast was lost: IVS has nothing on the channel.
-    let lost = on("lostend").then_error(not_broadcasting);
-    // Its broadcast ended unreported and a newer one is on the air.
-    let newer = on("newer").then_output(|| broadcasting("st-new"));
-    // Still broadcasting the session the events say is live.
-    let still = on("stillon").then_output(|| broadcasting("st-on"));
-    // Live for less than the settling time: not asked yet.
-    let fresh = on("fresh").then_error(not_broadcasting);
-    // Not broadcasting, then IVS throttles the second check, then still not broadcasting.
-    let flaky = on("flaky")
-        .sequence()
-        .error(not_broadcasting)
-        .error(|| {
-            GetStreamError::generic(ErrorMetadata::builder().code("ThrottlingException").build())
-        })
-        .error(not_broadcasting)
-        .repeatedly()
-        .build();
     // The session pages ask for encoder settings; IVS has none to give.
     let no_settings =
         mock!(Client::get_stream_session).then_output(|| GetStreamSessionOutput::builder().build());
     let client = mock_client!(
         aws_sdk_ivs,
         RuleMode::MatchAny,
-        [&create, &lost, &newer, &still, &fresh, &flaky, &no_settings],
+        [&create, &not_yet, &first_page, &second_page, &no_settings],
         |b| b.retry_config(RetryConfig::disabled())
     );
     let dir = tempfile::tempdir().unwrap();
@@ -851,72 +902,110 @@ async fn a_session_ivs_no_longer_broadcasts_is_ended_after_two_checks_when_its_e
         },
     )
     .await;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut owners = Vec::new();
-    for (n, (owner, stream, at)) in [
-        ("lostend", "st-lost", "2026-03-01T16:00:00Z"),
-        ("newer", "st-old", "2026-03-01T16:00:00Z"),
-        ("stillon", "st-on", "2026-03-01T16:00:00Z"),
-        ("fresh", "st-fresh", now.as_str()),
-        ("flaky", "st-flaky", "2026-03-01T16:00:00Z"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        owners.push(app.user(owner).await);
+    // Live by their events: the first four for long, fresh for a moment.
+    let fresh_start = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let held_live = [
+        ("lostend", "st-lost", LONG_AGO),
+        ("blip", "st-blip", LONG_AGO),
+        ("newer", "st-old", LONG_AGO),
+        ("stillon", "st-on", LONG_AGO),
+        ("fresh", "st-fresh", fresh_start.as_str()),
+    ];
+    let mut users = HashMap::new();
+    for (n, (owner, stream, at)) in held_live.into_iter().enumerate() {
+        users.insert(owner, app.user(owner).await);
         let id = format!("77777777-0000-4000-8000-00000000000{n}");
         let start = state_event(&id, &arn(owner), "Stream Start", at, stream);
         assert_eq!(deliver(&app, &start).await, "stored");
     }
-
-    // Act: the periodic check runs until the three channels IVS does not broadcast are offline.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    for owner in ["lostend", "newer", "flaky"] {
-        while directory_entry(&app, owner).await.is_some() {
-            assert!(Instant::now() < deadline, "{owner} is still listed as live");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    for owner in ["foundlive", "justnow", "flicker"] {
+        users.insert(owner, app.user(owner).await);
     }
-    while still.num_calls() < 4 {
-        assert!(Instant::now() < deadline, "stillon was not checked again");
+
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    // Act: the periodic check runs until lostend is offline and foundlive and newer's newer
+    // broadcast are live, and then twice more.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let live_since = async |owner: &str| {
+        directory_entry(&app, owner)
+            .await
+            .map(|e| e["live_since"].as_str().unwrap().to_owned())
+    };
+    while live_since("lostend").await.is_some()
+        || live_since("foundlive").await.is_none()
+        || live_since("newer").await.as_deref() != Some(NEWER_STARTED)
+    {
+        assert!(Instant::now() < deadline, "not repaired in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let checks = second_page.num_calls();
+    while second_page.num_calls() < checks + 2 {
+        assert!(Instant::now() < deadline, "no more checks");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // Assert: each was ended by a "Stream Offline" on the second check saying so (a throttled
-    // check in between decides nothing), and is not asked about again.
+    // Assert: the lost end and the lost starts were made up for, with events of our own.
+    assert_eq!(live_since("lostend").await, None);
+    let lost = session(&app, &users["lostend"], "st-lost").await;
     assert_eq!(
-        (lost.num_calls(), newer.num_calls(), flaky.num_calls()),
-        (2, 2, 3)
+        event_names(&lost),
+        ["Stream Start", "Stream Offline"],
+        "{}",
+        lost["events"]
     );
-    for (owner, stream) in [
-        (&owners[0], "st-lost"),
-        (&owners[1], "st-old"),
-        (&owners[4], "st-flaky"),
+    assert_eq!(
+        lost["ended_at"], lost["events"][1]["time"],
+        "{}",
+        lost["events"]
+    );
+    assert!(
+        lost["events"][1]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("showrunner-offline-st-lost-")
+    );
+    let old = session(&app, &users["newer"], "st-old").await;
+    assert_eq!(
+        event_names(&old),
+        ["Stream Start", "Stream Offline"],
+        "{}",
+        old["events"]
+    );
+    for (owner, stream, since) in [
+        ("newer", "st-new", NEWER_STARTED),
+        ("foundlive", "st-found", LONG_AGO),
     ] {
-        let ended = session(&app, owner, stream).await;
-        assert_eq!(ended["live"], false, "{ended}");
+        let found = session(&app, &users[owner], stream).await;
         assert_eq!(
-            event_names(&ended),
-            ["Stream Start", "Stream Offline"],
-            "{ended}"
+            event_names(&found),
+            ["Stream Online"],
+            "{}",
+            found["events"]
         );
-        let offline = &ended["events"][1];
-        assert_eq!(ended["ended_at"], offline["time"], "{ended}");
-        assert!(
-            offline["id"]
-                .as_str()
-                .unwrap()
-                .starts_with("showrunner-offline-")
+        assert_eq!(
+            found["events"][0]["id"],
+            format!("showrunner-online-{stream}")
+        );
+        assert_eq!(
+            (&found["live"], &found["live_since"]),
+            (&json!(true), &json!(since))
         );
     }
-    // What IVS still broadcasts, and what is too new to judge, stay live and are not touched.
-    assert!(directory_entry(&app, "stillon").await.is_some());
-    assert!(directory_entry(&app, "fresh").await.is_some());
-    assert_eq!(fresh.num_calls(), 0);
-    assert_eq!(
-        event_names(&session(&app, &owners[2], "st-on").await),
-        ["Stream Start"]
-    );
+    // What agreed, what disagreed only once (the blip), and what is too new to judge, are as
+    // their events say, with no event of ours.
+    for (owner, stream, _) in &held_live[1..] {
+        if *owner == "newer" {
+            continue;
+        }
+        assert!(live_since(owner).await.is_some(), "{owner} went offline");
+        let kept = session(&app, &users[owner], stream).await;
+        assert_eq!(event_names(&kept), ["Stream Start"], "{}", kept["events"]);
+    }
+    for owner in ["justnow", "flicker"] {
+        assert_eq!(live_since(owner).await, None, "{owner}");
+        assert_eq!(sessions(&app, &users[owner]).await["sessions"], json!([]));
+    }
 
     // The lost end arrives after all: it says when the stream ended.
     let late = state_event(
@@ -927,7 +1016,10 @@ async fn a_session_ivs_no_longer_broadcasts_is_ended_after_two_checks_when_its_e
         "st-lost",
     );
     assert_eq!(deliver(&app, &late).await, "stored");
-    let ended = session(&app, &owners[0], "st-lost").await;
-    assert_eq!(ended["ended_at"], "2026-03-01T17:00:00Z", "{ended}");
-    assert!(directory_entry(&app, "lostend").await.is_none());
+    let ended = session(&app, &users["lostend"], "st-lost").await;
+    assert_eq!(
+        ended["ended_at"], "2026-03-01T17:00:00Z",
+        "{}",
+        ended["events"]
+    );
 }

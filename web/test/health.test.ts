@@ -144,6 +144,7 @@ describe('events', () => {
     expect(describeEvent({ type: 'IVS Limit Breach', name: 'Ingest Bitrate' })).toMatchObject({ label: 'Limit breached: Ingest Bitrate', tone: 'bad' });
     expect(describeEvent({ type: 'IVS Stream State Change', name: 'Stream Failure' }).tone).toBe('bad');
     expect(describeEvent({ type: 'IVS Stream State Change', name: 'Stream Offline' })).toMatchObject({ label: 'Stream found offline', tone: 'warn' });
+    expect(describeEvent({ type: 'IVS Stream State Change', name: 'Stream Online' })).toMatchObject({ label: 'Stream found live', tone: 'warn' });
     expect(describeEvent({ type: 'IVS Recording State Change', name: 'Recording Start' }).tone).toBe('info');
     expect(describeEvent({ type: 'IVS Something New', name: 'Odd Thing' })).toEqual({ label: 'Odd Thing', tone: 'neutral' });
   });

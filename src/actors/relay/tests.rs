@@ -43,7 +43,7 @@ impl Media for Video {
     async fn stop_stream(&self, _: &str) -> Result<bool, MediaError> {
         unreachable!()
     }
-    async fn live_stream(&self, _: &str) -> Result<Option<LiveStream>, MediaError> {
+    async fn live_streams(&self) -> Result<Vec<LiveStream>, MediaError> {
         unreachable!()
     }
     async fn ingest_configuration(

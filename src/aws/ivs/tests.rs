@@ -12,16 +12,16 @@ use aws_sdk_ivs::{
         create_stream_key::CreateStreamKeyOutput,
         delete_channel::{DeleteChannelError, DeleteChannelOutput},
         delete_stream_key::DeleteStreamKeyOutput,
-        get_stream::{GetStreamError, GetStreamOutput},
         get_stream_session::{GetStreamSessionError, GetStreamSessionOutput},
         list_stream_keys::ListStreamKeysOutput,
+        list_streams::{ListStreamsError, ListStreamsOutput},
         put_metadata::{PutMetadataError, PutMetadataOutput},
         stop_stream::{StopStreamError, StopStreamOutput},
     },
     primitives::DateTime as AwsDateTime,
     types::{
         AudioConfiguration as IvsAudio, IngestConfiguration as IvsIngest, IngestConfigurations,
-        Stream, StreamKey, StreamKeySummary, StreamSession, VideoConfiguration as IvsVideo,
+        StreamKey, StreamKeySummary, StreamSession, StreamSummary, VideoConfiguration as IvsVideo,
         error::{
             ChannelNotBroadcasting, ConflictException, ResourceNotFoundException,
             ThrottlingException, ValidationException,
@@ -419,55 +419,73 @@ async fn a_key_reset_stops_the_broadcast_replaces_the_one_key_and_returns_the_ne
 }
 
 #[tokio::test]
-async fn the_live_stream_is_read_from_get_stream_and_offline_is_none() {
+async fn the_broadcasts_on_the_air_are_read_from_every_page_of_list_streams() {
     let start = AwsDateTime::from_secs(1_772_366_400);
-    let live = mock!(Client::get_stream)
-        .match_requests(|r| r.channel_arn() == Some("live"))
+    let summary = move |arn: &str, id: &str, state: StreamState| {
+        StreamSummary::builder()
+            .channel_arn(arn)
+            .stream_id(id)
+            .state(state)
+            .health(IvsHealth::Starving)
+            .viewer_count(42)
+            .start_time(start)
+            .build()
+    };
+    let first = mock!(Client::list_streams)
+        .match_requests(|r| r.next_token().is_none() && r.max_results() == Some(100))
         .then_output(move || {
-            GetStreamOutput::builder()
-                .stream(
-                    Stream::builder()
-                        .stream_id("st-1")
-                        .state(StreamState::StreamLive)
-                        .health(IvsHealth::Starving)
-                        .viewer_count(42)
-                        .start_time(start)
-                        .build(),
-                )
+            ListStreamsOutput::builder()
+                .streams(summary("arn:one", "st-1", StreamState::StreamLive))
+                // Offline already: not on the air.
+                .streams(summary("arn:two", "st-2", StreamState::StreamOffline))
+                .next_token("page-2")
                 .build()
+                .unwrap()
         });
-    let idle = mock!(Client::get_stream)
-        .match_requests(|r| r.channel_arn() == Some("idle"))
-        .then_error(|| {
-            GetStreamError::ChannelNotBroadcasting(
-                ChannelNotBroadcasting::builder()
-                    .meta(meta("ChannelNotBroadcasting"))
-                    .build(),
-            )
+    let second = mock!(Client::list_streams)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(move || {
+            ListStreamsOutput::builder()
+                .streams(summary("arn:three", "st-3", StreamState::StreamLive))
+                .build()
+                .unwrap()
         });
-    let busy = mock!(Client::get_stream)
-        .match_requests(|r| r.channel_arn() == Some("busy"))
-        .then_error(|| GetStreamError::generic(meta("ThrottlingException")));
-    let client = mock_client!(
-        aws_sdk_ivs,
-        RuleMode::MatchAny,
-        [&live, &idle, &busy],
-        |b| b.retry_config(RetryConfig::disabled())
-    );
+    let client = mock_client!(aws_sdk_ivs, RuleMode::MatchAny, [&first, &second], |b| b
+        .retry_config(RetryConfig::disabled()));
     let media = IvsMedia::with_client(client, settings(false));
 
+    let streams = media.live_streams().await.unwrap();
+
     assert_eq!(
-        media.live_stream("live").await.unwrap(),
-        Some(LiveStream {
-            stream_id: "st-1".into(),
-            started_at: DateTime::from_timestamp(1_772_366_400, 0),
-            viewers: 42,
-            health: StreamHealth::Starving,
-        })
+        streams,
+        [
+            LiveStream {
+                channel_arn: "arn:one".into(),
+                stream_id: "st-1".into(),
+                started_at: DateTime::from_timestamp(1_772_366_400, 0),
+                viewers: 42,
+                health: StreamHealth::Starving,
+            },
+            LiveStream {
+                channel_arn: "arn:three".into(),
+                stream_id: "st-3".into(),
+                started_at: DateTime::from_timestamp(1_772_366_400, 0),
+                viewers: 42,
+                health: StreamHealth::Starving,
+            },
+        ]
     );
-    assert_eq!(media.live_stream("idle").await.unwrap(), None);
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_throttled_listing_is_an_error_not_an_empty_air() {
+    let busy = mock!(Client::list_streams)
+        .then_error(|| ListStreamsError::generic(meta("ThrottlingException")));
+    let media = mocked(&[&busy]);
+
     assert!(matches!(
-        media.live_stream("busy").await,
+        media.live_streams().await,
         Err(MediaError::Throttled)
     ));
 }

@@ -119,6 +119,8 @@ export function describeEvent(event: Pick<SessionEvent, 'type' | 'name'>): Event
       return { label: 'Stream ended', tone: 'neutral' };
     case 'Session Ended':
       return { label: 'Session ended', tone: 'neutral' };
+    case 'Stream Online':
+      return { label: 'Stream found live', tone: 'warn', detail: 'IVS reported this broadcast but its start event never arrived, so Showrunner started the session at the time IVS gave.' };
     case 'Stream Offline':
       return { label: 'Stream found offline', tone: 'warn', detail: 'IVS reported no broadcast and its end event never arrived, so Showrunner ended the session here; the stream ended a little earlier.' };
     case 'Stream Failure':
