@@ -157,11 +157,8 @@ impl StreamHealth {
         if !judged || stream.is_some_and(|s| s.stream_id == session.stream_id) {
             return Ok(Seen::Agreed);
         }
-        if !suspects.0.contains(&session.stream_id) {
-            return Ok(Seen::Suspect(session.stream_id));
-        }
         // At the second check's time: the stream ended before it, how long before is unknown.
-        let event = own_event(
+        let offline = own_event(
             format!(
                 "showrunner-offline-{}-{}",
                 session.stream_id,
@@ -170,9 +167,8 @@ impl StreamHealth {
             names::STREAM_OFFLINE,
             now,
         );
-        self.record_own(account, &session.stream_id, &event).await?;
-        tracing::warn!(channel = %account.id, stream_id = session.stream_id, "not on the air and no end event came: session ended");
-        Ok(Seen::Ended)
+        self.repair_if_confirmed(account, &session.stream_id, suspects, &offline, Seen::Ended)
+            .await
     }
 
     /// A broadcast on the air on one of our channels that the store does not hold live.
@@ -196,32 +192,41 @@ impl StreamHealth {
         if session.is_some_and(|s| s.live_since.is_some() || s.ended_at.is_some()) {
             return Ok(Seen::Agreed);
         }
-        if !suspects.0.contains(&stream.stream_id) {
-            return Ok(Seen::Suspect(stream.stream_id.clone()));
-        }
-        let event = own_event(
+        let online = own_event(
             format!("showrunner-online-{}", stream.stream_id),
             names::STREAM_ONLINE,
             started_at,
         );
-        self.record_own(account, &stream.stream_id, &event).await?;
-        tracing::warn!(channel = %account.id, stream_id = stream.stream_id, "on the air and no start event came: session made live");
-        Ok(Seen::Started)
+        self.repair_if_confirmed(account, &stream.stream_id, suspects, &online, Seen::Started)
+            .await
     }
 
-    /// Records an event of Showrunner's own and brings the channel's live state in line, as an
-    /// event from IVS would.
-    async fn record_own(
+    /// When the check before also disagreed about `stream_id`, records `event` (of Showrunner's
+    /// own), brings the channel's live state in line as an event from IVS would, and answers
+    /// `repaired`; otherwise changes nothing and answers that `stream_id` is a suspect.
+    async fn repair_if_confirmed(
         &self,
         account: &Account,
         stream_id: &str,
+        suspects: &Suspects,
         event: &StreamEvent,
-    ) -> StreamResult<()> {
+        repaired: Seen,
+    ) -> StreamResult<Seen> {
+        if !suspects.0.contains(stream_id) {
+            return Ok(Seen::Suspect(stream_id.to_owned()));
+        }
         let _one_at_a_time = self.ingest.lock().await;
         self.store
             .record_stream_event(account.id, Some(stream_id), event)
             .await?;
-        self.sync_live(account.id).await
+        self.sync_live(account.id).await?;
+        tracing::warn!(
+            channel = %account.id,
+            stream_id,
+            event = event.name,
+            "IVS disagreed with the live state on two checks (an event was lost): repaired"
+        );
+        Ok(repaired)
     }
 }
 

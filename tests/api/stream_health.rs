@@ -632,36 +632,62 @@ async fn the_simulators_channel_lookup_needs_the_secret() {
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
 }
 
+/// What IVS answers `CreateChannel` with, for a channel of this ARN.
+fn ivs_channel(arn: &str) -> aws_sdk_ivs::operation::create_channel::CreateChannelOutput {
+    use aws_sdk_ivs::types::{Channel, StreamKey};
+    aws_sdk_ivs::operation::create_channel::CreateChannelOutput::builder()
+        .channel(
+            Channel::builder()
+                .arn(arn)
+                .ingest_endpoint("abc.global-contribute.live-video.net")
+                .playback_url("https://abc.us-east-1.playback.live-video.net/x.m3u8")
+                .build(),
+        )
+        .stream_key(StreamKey::builder().value("sk_us-east-1_secret").build())
+        .build()
+}
+
+/// A server taking stream events whose media port is IVS answered by `client` (smithy mocks:
+/// no emulator has IVS's stream calls), with its live check every `live_check` if given. The
+/// data dir lives as long as the returned guard.
+async fn app_on_ivs(
+    client: aws_sdk_ivs::Client,
+    live_check: Option<Duration>,
+) -> (TestApp, tempfile::TempDir) {
+    use showrunner::aws::ivs::{ChannelSettings, IvsMedia};
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_with_backends(
+        dir.path().to_path_buf(),
+        |c| c.streams.events_secret = SECRET.into(),
+        |backends| {
+            backends.media = std::sync::Arc::new(IvsMedia::with_client(
+                client,
+                ChannelSettings {
+                    channel_type: showrunner::config::ChannelType::Basic,
+                    multitrack: None,
+                    tags: Default::default(),
+                },
+            ));
+            backends.live_check = live_check;
+        },
+    )
+    .await;
+    (app, dir)
+}
+
 #[tokio::test]
 async fn encoder_settings_nobody_reported_are_asked_of_ivs_once_and_kept() {
     use aws_sdk_ivs::{
         Client,
-        operation::{
-            create_channel::CreateChannelOutput, get_stream_session::GetStreamSessionOutput,
-        },
-        types::{
-            AudioConfiguration, Channel, IngestConfiguration, StreamKey, StreamSession,
-            VideoConfiguration,
-        },
+        operation::get_stream_session::GetStreamSessionOutput,
+        types::{AudioConfiguration, IngestConfiguration, StreamSession, VideoConfiguration},
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use showrunner::aws::ivs::{ChannelSettings, IvsMedia};
 
     // Arrange: IVS answered by smithy mocks (no emulator has GetStreamSession): a channel at
     // registration, and the encoder settings of one broadcast.
     const ARN: &str = "arn:aws:ivs:us-east-1:123456789012:channel/EnCoder1234a";
-    let create = mock!(Client::create_channel).then_output(|| {
-        CreateChannelOutput::builder()
-            .channel(
-                Channel::builder()
-                    .arn(ARN)
-                    .ingest_endpoint("abc.global-contribute.live-video.net")
-                    .playback_url("https://abc.us-east-1.playback.live-video.net/x.m3u8")
-                    .build(),
-            )
-            .stream_key(StreamKey::builder().value("sk_us-east-1_secret").build())
-            .build()
-    });
+    let create = mock!(Client::create_channel).then_output(|| ivs_channel(ARN));
     let stream_session = mock!(Client::get_stream_session)
         .match_requests(|r| r.channel_arn() == Some(ARN) && r.stream_id() == Some("st-encoder"))
         .then_output(|| {
@@ -695,22 +721,7 @@ async fn encoder_settings_nobody_reported_are_asked_of_ivs_once_and_kept() {
                 .build()
         });
     let client = mock_client!(aws_sdk_ivs, RuleMode::MatchAny, [&create, &stream_session]);
-    let dir = tempfile::tempdir().unwrap();
-    let app = crate::helpers::spawn_app_with_backends(
-        dir.path().to_path_buf(),
-        |c| c.streams.events_secret = SECRET.into(),
-        |backends| {
-            backends.media = std::sync::Arc::new(IvsMedia::with_client(
-                client,
-                ChannelSettings {
-                    channel_type: showrunner::config::ChannelType::Basic,
-                    multitrack: None,
-                    tags: Default::default(),
-                },
-            ))
-        },
-    )
-    .await;
+    let (app, _dir) = app_on_ivs(client, None).await;
     let owner = app.user("encoderowner").await;
     deliver(
         &app,
@@ -757,15 +768,13 @@ async fn live_states_that_disagree_with_what_ivs_has_on_the_air_on_two_checks_ar
         config::retry::RetryConfig,
         error::ErrorMetadata,
         operation::{
-            create_channel::CreateChannelOutput,
             get_stream_session::GetStreamSessionOutput,
             list_streams::{ListStreamsError, ListStreamsOutput},
         },
         primitives::DateTime as AwsDateTime,
-        types::{Channel, StreamKey, StreamState, StreamSummary},
+        types::{StreamState, StreamSummary},
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use showrunner::aws::ivs::{ChannelSettings, IvsMedia};
 
     // Arrange: IVS answered by smithy mocks (no emulator has ListStreams). Each channel's ARN
     // ends in its owner's name.
@@ -864,17 +873,7 @@ async fn live_states_that_disagree_with_what_ivs_has_on_the_air_on_two_checks_ar
             )
         });
     let create = mock!(Client::create_channel).then_compute_output(|request| {
-        let owner = request.name().unwrap().split('-').next().unwrap();
-        CreateChannelOutput::builder()
-            .channel(
-                Channel::builder()
-                    .arn(arn(owner))
-                    .ingest_endpoint("abc.global-contribute.live-video.net")
-                    .playback_url("https://abc.us-east-1.playback.live-video.net/x.m3u8")
-                    .build(),
-            )
-            .stream_key(StreamKey::builder().value("sk_us-east-1_secret").build())
-            .build()
+        ivs_channel(&arn(request.name().unwrap().split('-').next().unwrap()))
     });
     // The session pages ask for encoder settings; IVS has none to give.
     let no_settings =
@@ -885,23 +884,7 @@ async fn live_states_that_disagree_with_what_ivs_has_on_the_air_on_two_checks_ar
         [&create, &not_yet, &first_page, &second_page, &no_settings],
         |b| b.retry_config(RetryConfig::disabled())
     );
-    let dir = tempfile::tempdir().unwrap();
-    let app = crate::helpers::spawn_app_with_backends(
-        dir.path().to_path_buf(),
-        |c| c.streams.events_secret = SECRET.into(),
-        |backends| {
-            backends.media = std::sync::Arc::new(IvsMedia::with_client(
-                client,
-                ChannelSettings {
-                    channel_type: showrunner::config::ChannelType::Basic,
-                    multitrack: None,
-                    tags: Default::default(),
-                },
-            ));
-            backends.live_check = Some(Duration::from_millis(200));
-        },
-    )
-    .await;
+    let (app, _dir) = app_on_ivs(client, Some(Duration::from_millis(200))).await;
     // Live by their events: the first four for long, fresh for a moment.
     let fresh_start = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let held_live = [
