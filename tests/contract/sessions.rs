@@ -1,11 +1,28 @@
 use std::sync::Arc;
 
 use showrunner::domain::AccountId;
-use showrunner::store::{Rotation, Store};
+use showrunner::store::{NewSession, Rotation, Store};
 
 use crate::helpers::{at, create_account, new_session, no_grace};
 
 const HOUR: i64 = 3600;
+
+/// A session of `account` made with the token `first` (expiring in an hour), then rotated from
+/// `first` to `second` at 60 s (expiring in two), without grace.
+async fn rotated_once(
+    store: &dyn Store,
+    account: AccountId,
+    first: &str,
+    second: &str,
+) -> NewSession {
+    let session = new_session(account, first, at(HOUR));
+    store.create_session(session.clone()).await.unwrap();
+    store
+        .rotate_refresh_token(first, second, at(60), at(2 * HOUR), no_grace())
+        .await
+        .unwrap();
+    session
+}
 
 pub async fn rotating_the_current_refresh_token_extends_the_session(store: Arc<dyn Store>) {
     let alice = create_account(&*store, "Alice").await;
@@ -49,12 +66,7 @@ pub async fn rotating_the_current_refresh_token_extends_the_session(store: Arc<d
 
 pub async fn rotating_a_spent_refresh_token_revokes_the_session(store: Arc<dyn Store>) {
     let alice = create_account(&*store, "Alice").await;
-    let session = new_session(alice.id, "first", at(HOUR));
-    store.create_session(session.clone()).await.unwrap();
-    store
-        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
-        .await
-        .unwrap();
+    let session = rotated_once(&*store, alice.id, "first", "second").await;
 
     let replay = store
         .rotate_refresh_token("first", "stolen", at(120), at(2 * HOUR), no_grace())
@@ -147,12 +159,7 @@ pub async fn the_token_last_spent_presented_within_the_grace_rotates_again_and_o
     store: Arc<dyn Store>,
 ) {
     let alice = create_account(&*store, "Alice").await;
-    let session = new_session(alice.id, "first", at(HOUR));
-    store.create_session(session.clone()).await.unwrap();
-    store
-        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
-        .await
-        .unwrap();
+    let session = rotated_once(&*store, alice.id, "first", "second").await;
 
     // The answer carrying "second" was lost; "first" comes again 10 s later, grace 30 s.
     let retry = store
@@ -207,23 +214,13 @@ pub async fn the_grace_forgives_only_the_latest_rotations_token_and_only_within_
 ) {
     let alice = create_account(&*store, "Alice").await;
     // Rotated twice: "first" is no longer the token the latest rotation spent.
-    let twice = new_session(alice.id, "first", at(HOUR));
-    store.create_session(twice.clone()).await.unwrap();
-    store
-        .rotate_refresh_token("first", "second", at(60), at(2 * HOUR), no_grace())
-        .await
-        .unwrap();
+    let twice = rotated_once(&*store, alice.id, "first", "second").await;
     store
         .rotate_refresh_token("second", "third", at(65), at(2 * HOUR), no_grace())
         .await
         .unwrap();
     // Rotated once, 40 s before "first" comes again, with a 30 s grace.
-    let late = new_session(alice.id, "late-1", at(HOUR));
-    store.create_session(late.clone()).await.unwrap();
-    store
-        .rotate_refresh_token("late-1", "late-2", at(60), at(2 * HOUR), no_grace())
-        .await
-        .unwrap();
+    let late = rotated_once(&*store, alice.id, "late-1", "late-2").await;
 
     let older = store
         .rotate_refresh_token("first", "x", at(70), at(2 * HOUR), at(40))
