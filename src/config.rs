@@ -69,8 +69,9 @@ pub struct RealtimeConfig {
     pub outbox_capacity: usize,
     /// How long a stage survives its host's disconnection, in seconds.
     pub stage_host_grace_secs: u64,
-    /// Threads that write the frames of a channel with 512 viewers or more; 0: one per core.
-    /// Fewer leaves cores to other work on the machine (see docs/performance.md).
+    /// Threads that write a burst of frames to a channel with 512 viewers or more; 0: one per
+    /// core. While frames keep coming (a storm), its rounds take one thread. Fewer leaves cores
+    /// to other work on the machine (see docs/performance.md).
     pub sweep_threads: usize,
 }
 

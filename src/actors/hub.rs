@@ -13,13 +13,14 @@
 //! frame, and the sweeper writes everything queued for each viewer in one `send`, round after
 //! round while broadcasts keep coming. A round takes as long as the machine needs to write to
 //! every viewer once, so the more frames arrive meanwhile, the more each write carries: fan-out
-//! coalesces by itself instead of needing a write per frame per viewer.
+//! coalesces by itself instead of needing a write per frame per viewer. A burst's round is
+//! split over every sweep thread; the rounds of a storm take one.
 
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
 };
 
@@ -54,8 +55,11 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Hubs with at least this many subscribers are written by a sweeper (one thread per core).
+/// Hubs with at least this many subscribers are written by a sweeper.
 const LARGE_SWEEP: usize = 512;
+
+/// Sweep threads take this many viewers at a time (~0.7 ms of writes).
+const SWEEP_RUN: usize = 64;
 
 /// The sweeper writes at most this much to one connection in one `send`.
 const SWEEP_BATCH_BYTES: usize = 64 * 1024;
@@ -539,12 +543,12 @@ impl Hub {
     /// loopback work), queuing it only for connections that are behind.
     ///
     /// A large hub only queues the frame (without waking anyone) and leaves the writing to its
-    /// sweeper, a blocking thread that splits the subscribers over one thread per core and
-    /// writes everything queued for each in one `send`; it goes round again while broadcasts
-    /// came in meanwhile. An occasional frame is thus written at once by both cores, and a storm
-    /// (chat at 200 messages a second, tallies while thousands vote) is coalesced into one
-    /// write per viewer per round, as many rounds as the machine manages, instead of one write
-    /// per frame per viewer. The broadcasting actor never waits for the writes, and no
+    /// sweeper, a blocking thread that writes everything queued for each subscriber in one
+    /// `send`; it goes round again while broadcasts came in meanwhile. An occasional frame is
+    /// thus written at once by every sweep thread (one per core by default), and a storm (chat
+    /// at 200 messages a second, tallies while thousands vote) is coalesced into one write per
+    /// viewer per round, on one thread, as many rounds as that thread manages, instead of one
+    /// write per frame per viewer. The broadcasting actor never waits for the writes, and no
     /// connection task is woken for frames its socket takes at once.
     pub fn broadcast(self: &Arc<Self>, payload: &Bytes) {
         let frame = WireFrame::text(payload);
@@ -579,6 +583,11 @@ impl Hub {
             }
         }
         let _unwinding = Unwinding(self);
+        // A burst (the first round) is split over every sweep thread, so an occasional frame
+        // reaches everyone fast. Rounds that follow straight on mean frames keep coming: those
+        // are coalesced, and take one thread, so a hub in a storm holds one core and leaves
+        // the others to the rest of the server (and, in a benchmark, to its own client).
+        let mut threads = self.sweep_threads;
         loop {
             {
                 let mut sweep = self.sweep_state();
@@ -591,33 +600,29 @@ impl Hub {
             }
             let senders: Vec<OutboxSender> =
                 self.lock().values().map(|s| s.sender.tx.clone()).collect();
-            let threads = self.sweep_threads;
-            std::thread::scope(|scope| {
-                let round = |part: &[OutboxSender]| {
-                    let mut scratch = Vec::new();
-                    part.iter().for_each(|s| s.flush_queued(&mut scratch));
-                };
-                let mut parts = senders.chunks(senders.len().div_ceil(threads).max(1));
-                let mine = parts.next().unwrap_or_default();
-                // If a thread cannot be started (out of threads), its part is swept here.
-                let others: Vec<_> = parts
-                    .map(|part| {
-                        std::thread::Builder::new()
-                            .name("fanout".into())
-                            .spawn_scoped(scope, move || round(part))
-                            .map_err(|_| part)
-                    })
-                    .collect();
-                round(mine);
-                for other in others {
-                    match other {
-                        Ok(thread) => {
-                            let _ = thread.join();
-                        }
-                        Err(part) => round(part),
-                    }
+            // The threads take runs of viewers from a shared counter, so a thread that gets
+            // less of its core (the machine's other work lands on it) is not the round's tail.
+            let next = AtomicUsize::new(0);
+            let round = || {
+                let mut scratch = Vec::new();
+                loop {
+                    let from = next.fetch_add(SWEEP_RUN, Ordering::Relaxed);
+                    let Some(run) = senders.get(from..(from + SWEEP_RUN).min(senders.len())) else {
+                        break;
+                    };
+                    run.iter().for_each(|s| s.flush_queued(&mut scratch));
                 }
+            };
+            std::thread::scope(|scope| {
+                // A thread that cannot be started (out of threads) leaves its share to the rest.
+                for _ in 1..threads {
+                    let _ = std::thread::Builder::new()
+                        .name("fanout".into())
+                        .spawn_scoped(scope, round);
+                }
+                round();
             });
+            threads = 1;
         }
     }
 
