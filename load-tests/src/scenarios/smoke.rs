@@ -56,7 +56,7 @@ pub async fn run(ctx: &mut Ctx) -> Vec<(String, anyhow::Result<Report>)> {
         max_in_flight: 100,
         sources: 4,
         channel: None,
-        rounds: 2,
+        rounds: 3,
     };
     results.push(("churn".into(), churn::run(ctx, &ch).await));
     let stage = stage_rush::Args {
