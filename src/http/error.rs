@@ -10,9 +10,10 @@ use utoipa::ToSchema;
 
 use crate::{
     accounts::AccountError,
-    actors::ChannelError,
+    actors::{ChannelError, stage::StageError},
     assets::UploadError,
     domain::{FieldError, FieldErrors},
+    stages::ParticipantToken,
     store::UniqueField,
 };
 
@@ -39,6 +40,8 @@ pub enum ApiError {
     Throttled(u64),
     #[error("refused by the channel: {0}")]
     Channel(ChannelError),
+    #[error("refused by the stage: {0}")]
+    Stage(StageError),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -49,6 +52,19 @@ pub enum ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
+    /// A full stage offers a subscribe-only token to watch it instead (`stage_full`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub spectator_token: Option<ParticipantToken>,
+}
+
+impl ErrorBody {
+    pub fn new(error: ErrorDetail) -> Self {
+        ErrorBody {
+            error,
+            spectator_token: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +117,17 @@ impl ApiError {
                     StatusCode::CONFLICT
                 }
                 ChannelError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            ApiError::Stage(e) => match e {
+                StageError::NoStage | StageError::NoRequest | StageError::NotAParticipant => {
+                    StatusCode::NOT_FOUND
+                }
+                StageError::Forbidden(_) | StageError::InvalidInvite => StatusCode::FORBIDDEN,
+                StageError::Full(_)
+                | StageError::AlreadyOnStage
+                | StageError::AlreadyRequested
+                | StageError::AlreadyLive => StatusCode::CONFLICT,
+                StageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             },
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -183,6 +210,11 @@ impl ApiError {
                 "a service this request needs is unavailable; try again".into(),
             ),
             ApiError::Channel(e) => plain(e.code(), e.to_string()),
+            ApiError::Stage(StageError::Unavailable(_)) => plain(
+                "unavailable",
+                "a service this request needs is unavailable; try again".into(),
+            ),
+            ApiError::Stage(e) => plain(e.code(), e.to_string()),
             ApiError::Unavailable(_) => plain(
                 "unavailable",
                 "a service this request needs is unavailable; try again".into(),
@@ -197,16 +229,18 @@ impl IntoResponse for ApiError {
         let status = self.status_code();
         match &self {
             ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
-            ApiError::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
+            ApiError::Unavailable(detail)
+            | ApiError::Channel(ChannelError::Unavailable(detail))
+            | ApiError::Stage(StageError::Unavailable(detail)) => {
+                tracing::warn!(%detail, "dependency unavailable")
+            }
             _ => tracing::debug!(error = %self, "request refused"),
         }
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                error: self.detail(),
-            }),
-        )
-            .into_response();
+        let mut body = ErrorBody::new(self.detail());
+        if let ApiError::Stage(StageError::Full(Some(token))) = &self {
+            body.spectator_token = Some((**token).clone());
+        }
+        let mut response = (status, Json(body)).into_response();
         match &self {
             ApiError::Channel(ChannelError::SlowMode(secs) | ChannelError::RateLimited(secs)) => {
                 response
@@ -232,6 +266,12 @@ impl IntoResponse for ApiError {
 impl From<ChannelError> for ApiError {
     fn from(e: ChannelError) -> Self {
         ApiError::Channel(e)
+    }
+}
+
+impl From<StageError> for ApiError {
+    fn from(e: StageError) -> Self {
+        ApiError::Stage(e)
     }
 }
 
@@ -293,6 +333,44 @@ mod tests {
         for e in client_errors {
             assert!(e.status_code().is_client_error(), "{e:?}");
         }
+    }
+
+    async fn body_of(e: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = e.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the body reads");
+        (
+            status,
+            serde_json::from_slice(&bytes).expect("the body is JSON"),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_full_stage_answers_conflict_with_its_spectator_token() {
+        let token = ParticipantToken {
+            token: "watch-only".into(),
+            participant_id: "p-1".into(),
+            capabilities: vec![crate::stages::Capability::Subscribe],
+            expires_at: chrono::Utc::now(),
+        };
+        let (status, body) = body_of(StageError::Full(Some(Box::new(token))).into()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["error"]["code"], "stage_full");
+        assert_eq!(body["spectator_token"]["token"], "watch-only");
+
+        let (_, body) = body_of(StageError::Full(None).into()).await;
+        assert!(body.get("spectator_token").is_none(), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_stage_keeps_its_cause_to_the_log() {
+        let cause = StageError::Unavailable("dial tcp 10.0.0.7:443: refused".into());
+        let (status, body) = body_of(cause.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(!body.to_string().contains("10.0.0.7"), "{body}");
     }
 
     #[test]

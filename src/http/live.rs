@@ -43,6 +43,16 @@ pub(super) async fn channel_named(state: &AppState, username: &str) -> Result<Ac
         .ok_or(ApiError::NotFound("channel"))
 }
 
+/// The account a request names as its subject (a user to ban, accept or remove).
+pub(super) async fn user_named(state: &AppState, username: &str) -> Result<Account, ApiError> {
+    state
+        .store
+        .account_by_username(&username.to_ascii_lowercase())
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?
+        .ok_or(ApiError::NotFound("user"))
+}
+
 /// A channel's live state.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LiveState {

@@ -16,7 +16,7 @@ use super::{
     AppState,
     error::{ApiError, ErrorBody},
     extract::{AuthUser, Json},
-    live::channel_named,
+    live::{channel_named, user_named},
 };
 use crate::{
     actors::Moderation,
@@ -42,12 +42,7 @@ async fn pair(
     target: &str,
 ) -> Result<(crate::store::Account, crate::store::Account), ApiError> {
     let channel = channel_named(state, channel).await?;
-    let target = state
-        .store
-        .account_by_username(&target.to_ascii_lowercase())
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?
-        .ok_or(ApiError::NotFound("user"))?;
+    let target = user_named(state, target).await?;
     Ok((channel, target))
 }
 

@@ -82,13 +82,11 @@ impl IntoResponse for SearchError {
             SearchError::Api(e) => e.into_response(),
             SearchError::Disabled => (
                 StatusCode::NOT_FOUND,
-                Json(ErrorBody {
-                    error: ErrorDetail {
-                        code: "catalog_disabled".into(),
-                        message: DISABLED_MESSAGE.into(),
-                        fields: Vec::new(),
-                    },
-                }),
+                Json(ErrorBody::new(ErrorDetail {
+                    code: "catalog_disabled".into(),
+                    message: DISABLED_MESSAGE.into(),
+                    fields: Vec::new(),
+                })),
             )
                 .into_response(),
         }

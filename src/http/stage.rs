@@ -5,7 +5,6 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +14,7 @@ use super::{
     AppState,
     error::{ApiError, ErrorBody},
     extract::{AuthUser, Json, MaybeAuthUser},
-    live::channel_named,
+    live::{channel_named, user_named},
 };
 use crate::{
     actors::stage::{JoinRequest, JoinVia, StageError, StageJoin, StageMsg, StageView},
@@ -33,31 +32,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accept))
         .routes(routes!(reject))
         .routes(routes!(remove))
-}
-
-/// Maps a stage refusal to the API's error shape. A full stage answers 409 with a spectator
-/// token when one was offered.
-fn refused(e: StageError) -> Response {
-    let status = match &e {
-        StageError::NoStage | StageError::NoRequest | StageError::NotAParticipant => {
-            StatusCode::NOT_FOUND
-        }
-        StageError::Forbidden(_) | StageError::InvalidInvite => StatusCode::FORBIDDEN,
-        StageError::Full(_)
-        | StageError::AlreadyOnStage
-        | StageError::AlreadyRequested
-        | StageError::AlreadyLive => StatusCode::CONFLICT,
-        StageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    let mut body = serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } });
-    if let StageError::Full(Some(token)) = &e {
-        body["spectator_token"] = serde_json::to_value(token).unwrap_or_default();
-    }
-    (status, axum::Json(body)).into_response()
-}
-
-fn api(e: ApiError) -> Response {
-    e.into_response()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,18 +70,13 @@ async fn join_response(
 #[utoipa::path(get, path = "/api/channels/{username}/stage", tag = "stage",
     params(("username" = String, Path)),
     responses((status = 200, description = "The stage", body = Object), (status = 404, description = "No stage", body = ErrorBody)))]
-async fn view(State(state): State<AppState>, Path(username): Path<String>) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
-    match state.realtime.state(channel.id).await {
-        Ok(live) => match live.stage {
-            Some(stage) => axum::Json(stage).into_response(),
-            None => refused(StageError::NoStage),
-        },
-        Err(e) => api(e.into()),
-    }
+async fn view(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<axum::Json<StageView>, ApiError> {
+    let channel = channel_named(&state, &username).await?;
+    let live = state.realtime.state(channel.id).await?;
+    Ok(axum::Json(live.stage.ok_or(StageError::NoStage)?))
 }
 
 /// Start a stage (the channel owner) or rejoin it as host; answers the host's publish token.
@@ -120,23 +89,16 @@ async fn start(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
-    match state
+) -> Result<(StatusCode, axum::Json<JoinResponse>), ApiError> {
+    let channel = channel_named(&state, &username).await?;
+    let join = state
         .realtime
         .start_stage(channel.id, user.account.id)
-        .await
-    {
-        Ok(join) => (
-            StatusCode::CREATED,
-            axum::Json(join_response(&state, channel.id, join).await),
-        )
-            .into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(join_response(&state, channel.id, join).await),
+    ))
 }
 
 /// End the stage (the host).
@@ -148,20 +110,14 @@ async fn end(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<StatusCode, ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let by = user.account.id;
-    match state
+    state
         .realtime
         .stage(channel.id, |reply| StageMsg::End { by, reply })
-        .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -180,31 +136,22 @@ async fn create_invite(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<(StatusCode, axum::Json<InviteResponse>), ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let by = user.account.id;
-    match state
+    let code = state
         .realtime
         .stage(channel.id, |reply| StageMsg::CreateInvite { by, reply })
-        .await
-    {
-        Ok(code) => {
-            let url = format!(
-                "{}/{}?invite={code}",
-                state.config.public_url(),
-                channel.username
-            );
-            (
-                StatusCode::CREATED,
-                axum::Json(InviteResponse { code, url }),
-            )
-                .into_response()
-        }
-        Err(e) => refused(e),
-    }
+        .await?;
+    let url = format!(
+        "{}/{}?invite={code}",
+        state.config.public_url(),
+        channel.username
+    );
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(InviteResponse { code, url }),
+    ))
 }
 
 /// Revoke the invite link (the host); people already on the stage stay.
@@ -216,20 +163,14 @@ async fn revoke_invite(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<StatusCode, ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let by = user.account.id;
-    match state
+    state
         .realtime
         .stage(channel.id, |reply| StageMsg::RevokeInvite { by, reply })
-        .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -251,18 +192,15 @@ async fn join(
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
     Json(body): Json<JoinRequestBody>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<axum::Json<JoinResponse>, ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let via = match body.invite {
         Some(code) => JoinVia::Invite(code),
         None if user.account.id == channel.id => JoinVia::Host,
         None => JoinVia::Rejoin,
     };
     let (id, name) = (user.account.id, user.account.username.to_string());
-    let outcome = state
+    let join = state
         .realtime
         .stage(channel.id, |reply| StageMsg::Join {
             user: id,
@@ -270,11 +208,8 @@ async fn join(
             via: via.clone(),
             reply,
         })
-        .await;
-    match outcome {
-        Ok(join) => axum::Json(join_response(&state, channel.id, join).await).into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(axum::Json(join_response(&state, channel.id, join).await))
 }
 
 /// A subscribe-only token to watch the stage (anyone not banned, signed in or not).
@@ -286,20 +221,14 @@ async fn spectate(
     State(state): State<AppState>,
     MaybeAuthUser(user): MaybeAuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<axum::Json<ParticipantToken>, ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let who = user.map(|u| u.account.id);
-    match state
+    let token = state
         .realtime
         .stage(channel.id, |reply| StageMsg::Spectate { user: who, reply })
-        .await
-    {
-        Ok(token) => axum::Json(token).into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(axum::Json(token))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -317,20 +246,14 @@ async fn queue(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<axum::Json<QueueResponse>, ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let by = user.account.id;
-    match state
+    let requests = state
         .realtime
         .stage(channel.id, |reply| StageMsg::Queue { by, reply })
-        .await
-    {
-        Ok(requests) => axum::Json(QueueResponse { requests }).into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(axum::Json(QueueResponse { requests }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -349,28 +272,21 @@ async fn request(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<(StatusCode, axum::Json<RequestResponse>), ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let (id, name) = (user.account.id, user.account.username.to_string());
-    match state
+    let position = state
         .realtime
         .stage(channel.id, |reply| StageMsg::Request {
             user: id,
             username: name.clone(),
             reply,
         })
-        .await
-    {
-        Ok(position) => (
-            StatusCode::CREATED,
-            axum::Json(RequestResponse { position }),
-        )
-            .into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(RequestResponse { position }),
+    ))
 }
 
 /// Withdraw your join request.
@@ -382,20 +298,14 @@ async fn retract(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(username): Path<String>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
+) -> Result<StatusCode, ApiError> {
+    let channel = channel_named(&state, &username).await?;
     let id = user.account.id;
-    match state
+    state
         .realtime
         .stage(channel.id, |reply| StageMsg::Retract { user: id, reply })
-        .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn decide(
@@ -404,16 +314,10 @@ async fn decide(
     target: &str,
     by: crate::domain::AccountId,
     accept: bool,
-) -> Response {
-    let channel = match channel_named(state, username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
-    let target = match channel_named(state, target).await {
-        Ok(t) => t.id,
-        Err(_) => return api(ApiError::NotFound("user")),
-    };
-    let outcome = state
+) -> Result<StatusCode, ApiError> {
+    let channel = channel_named(state, username).await?;
+    let target = user_named(state, target).await?.id;
+    state
         .realtime
         .stage(channel.id, |reply| {
             if accept {
@@ -430,11 +334,8 @@ async fn decide(
                 }
             }
         })
-        .await;
-    match outcome {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Accept a join request (the host): the requester gets a publish token over the websocket.
@@ -447,7 +348,7 @@ async fn accept(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((username, target)): Path<(String, String)>,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     decide(&state, &username, &target, user.account.id, true).await
 }
 
@@ -460,7 +361,7 @@ async fn reject(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((username, target)): Path<(String, String)>,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     decide(&state, &username, &target, user.account.id, false).await
 }
 
@@ -473,26 +374,17 @@ async fn remove(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((username, target)): Path<(String, String)>,
-) -> Response {
-    let channel = match channel_named(&state, &username).await {
-        Ok(c) => c,
-        Err(e) => return api(e),
-    };
-    let target = match channel_named(&state, &target).await {
-        Ok(t) => t.id,
-        Err(_) => return api(ApiError::NotFound("user")),
-    };
+) -> Result<StatusCode, ApiError> {
+    let channel = channel_named(&state, &username).await?;
+    let target = user_named(&state, &target).await?.id;
     let by = user.account.id;
-    match state
+    state
         .realtime
         .stage(channel.id, |reply| StageMsg::Remove {
             by,
             user: target,
             reply,
         })
-        .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
